@@ -2,5 +2,6 @@
 
 from .base import NotFittedError, Recommender
 from .baselines import Popularity, RandomRecommender
+from .ease import EASE
 
-__all__ = ["NotFittedError", "Popularity", "RandomRecommender", "Recommender"]
+__all__ = ["EASE", "NotFittedError", "Popularity", "RandomRecommender", "Recommender"]

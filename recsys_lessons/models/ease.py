@@ -1,0 +1,91 @@
+"""EASE: the closed-form shallow autoencoder of Steck (2019), "Embarrassingly Shallow Autoencoders".
+
+EASE learns an item x item weight matrix ``B`` with a zero diagonal that reconstructs the binary
+interaction matrix ``X`` (users x items) from itself:
+
+    min_B ||X - X B||_F^2 + lam * ||B||_F^2   subject to   diag(B) = 0.
+
+With ``G = X^T X + lam * I`` and ``P = G^{-1}`` the Lagrangian gives the solution in one inverse:
+
+    B_ij = -P_ij / P_jj   (i != j),   B_jj = 0,
+
+and a user's scores are ``x_u B``. The zero diagonal stops the trivial identity solution; ``lam``
+(L2 on ``B``) is the only hyper-parameter. One ``n_items x n_items`` inverse (1,682 x 1,682 on
+ML-100K) takes well under a second on a CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from ..data import Interactions
+from .base import Recommender
+
+__all__ = ["EASE", "ease_weights"]
+
+
+def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
+    """The EASE weight matrix from an item Gram matrix ``X^T X``.
+
+    Args:
+        gram: ``(n_items, n_items)`` symmetric Gram matrix of the (binary) interactions.
+        lam: L2 regularisation (> 0); added to the diagonal before inverting.
+
+    Returns:
+        float64 ``(n_items, n_items)`` matrix ``B`` with a zero diagonal.
+
+    Raises:
+        ValueError: ``lam`` <= 0 or a non-square ``gram``.
+    """
+    if not np.isfinite(lam) or lam <= 0:
+        raise ValueError(f"lam={lam!r}; expected a positive number")
+    gram = np.asarray(gram, dtype=np.float64)
+    if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
+        raise ValueError(f"gram must be square, got shape {gram.shape}")
+    g = gram.copy()
+    g[np.diag_indices_from(g)] += lam
+    # G is symmetric positive definite (Gram + lam*I), so a Cholesky-based inverse is exact and fast.
+    p = scipy.linalg.inv(g, overwrite_a=True, check_finite=False)
+    b = -p / np.diag(p)[None, :]  # column j divided by P_jj
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+class EASE(Recommender):
+    """Embarrassingly Shallow Autoencoder (closed form, implicit feedback).
+
+    Args:
+        lam: L2 regularisation of the item-item weights (> 0). Around 250-500 suits ML-100K;
+            larger values shrink towards popularity, smaller ones over-fit co-occurrences.
+        implicit: train on the binary matrix (``True``, as in the paper) or on raw ratings.
+
+    Attributes:
+        B_: ``(n_items, n_items)`` float32 item-item weights, zero diagonal.
+        X_: the training matrix the scores are computed from (CSR, users x items).
+
+    Raises:
+        ValueError: ``lam`` <= 0 (at construction).
+    """
+
+    name = "ease"
+
+    def __init__(self, lam: float = 400.0, implicit: bool = True) -> None:
+        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.integer, np.floating)):
+            raise TypeError(f"lam must be a number, got {type(lam).__name__}")
+        if not np.isfinite(lam) or lam <= 0:
+            raise ValueError(f"lam={lam!r}; expected a positive number")
+        self.lam = float(lam)
+        self.implicit = implicit
+
+    def fit(self, train: Interactions) -> EASE:
+        """Solve for ``B`` on ``train`` (one regularised Gram-matrix inverse)."""
+        self.train_ = self._check_train(train)
+        x = train.binary() if self.implicit else train.matrix.astype(np.float32)
+        gram = (x.T @ x).toarray()  # (n_items, n_items)
+        self.B_ = ease_weights(gram, self.lam).astype(np.float32)
+        self.X_ = x.tocsr()
+        return self
+
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self.X_[users] @ self.B_)  # (len(users), n_items)
