@@ -3,5 +3,6 @@
 from .base import NotFittedError, Recommender
 from .baselines import Popularity, RandomRecommender
 from .ease import EASE
+from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
-__all__ = ["EASE", "NotFittedError", "Popularity", "RandomRecommender", "Recommender"]
+__all__ = ["EASE", "ItemKNN", "LastItemKNN", "NotFittedError", "Popularity", "RandomRecommender", "Recommender", "UserKNN"]
