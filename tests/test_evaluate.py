@@ -141,3 +141,13 @@ def test_baselines_interface(tiny):
         Popularity().fit(tiny.frame)
     a, b = RandomRecommender(5).fit(tiny).score(), RandomRecommender(5).fit(tiny).score()
     np.testing.assert_array_equal(a, b)
+
+
+def test_recent_popularity_counts_only_the_window(tiny):
+    from recsys_lessons.models import RecentPopularity
+
+    # tiny timestamps are seconds; a window of 15 s ending at t=32 keeps t >= 17: items 2,2,3,3,4,5 (t=20..32)
+    model = RecentPopularity(days=15 / 86_400).fit(tiny)
+    assert model.popularity_.tolist() == [0, 2, 2, 1, 1]
+    with pytest.raises(ValueError, match="days=0"):
+        RecentPopularity(days=0)

@@ -1,8 +1,8 @@
 """Recommenders, one file per family, all with ``fit`` / ``score`` / ``recommend``."""
 
 from .base import NotFittedError, Recommender
-from .baselines import Popularity, RandomRecommender
+from .baselines import Popularity, RandomRecommender, RecentPopularity
 from .ease import EASE
 from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
-__all__ = ["EASE", "ItemKNN", "LastItemKNN", "NotFittedError", "Popularity", "RandomRecommender", "Recommender", "UserKNN"]
+__all__ = ["EASE", "ItemKNN", "LastItemKNN", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "UserKNN"]

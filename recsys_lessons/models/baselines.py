@@ -7,7 +7,7 @@ import numpy as np
 from ..data import Interactions
 from .base import Recommender
 
-__all__ = ["Popularity", "RandomRecommender"]
+__all__ = ["Popularity", "RandomRecommender", "RecentPopularity"]
 
 
 class Popularity(Recommender):
@@ -47,3 +47,29 @@ class RandomRecommender(Recommender):
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return self.scores_[users]
+
+
+class RecentPopularity(Popularity):
+    """Popularity over the last ``days`` days of the training data ("trending now").
+
+    Args:
+        days: length of the window that ends at the latest training timestamp (> 0).
+
+    Raises:
+        ValueError: ``days`` <= 0.
+    """
+
+    name = "recent popularity"
+
+    def __init__(self, days: float = 30) -> None:
+        if not days > 0:
+            raise ValueError(f"days={days!r}; expected a positive number of days")
+        self.days = days
+
+    def fit(self, train: Interactions) -> RecentPopularity:
+        self.train_ = self._check_train(train)
+        ts = train.frame["timestamp"].to_numpy()
+        recent = ts >= ts.max() - self.days * 86_400
+        items = train.frame["item_idx"].to_numpy()[recent]
+        self.popularity_ = np.bincount(items, minlength=train.n_items).astype(np.float32)
+        return self
