@@ -37,5 +37,6 @@ def long_tail_curve(popularity: np.ndarray, share: float = 0.8, ax: plt.Axes | N
     twin.plot(x, np.cumsum(pop) / pop.sum(), color="black", lw=1)
     twin.set_ylabel("cumulative share of ratings")
     twin.set_ylim(0, 1.02)
+    twin.grid(False)  # one grid (the left axis) is enough
     ax.legend(loc="center right")
     return ax
