@@ -1,0 +1,82 @@
+"""EASE: the closed form against a direct per-column ridge solve, and on the real benchmark split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recsys_lessons.evaluate import evaluate
+from recsys_lessons.models import EASE, NotFittedError, Popularity
+from recsys_lessons.models.ease import ease_weights
+
+
+def _ridge_without_self(x: np.ndarray, lam: float, extra_diag: np.ndarray | None = None) -> np.ndarray:
+    """Reference: column j of B regresses x_j on the OTHER columns with L2 ``lam`` (+ extra_diag)."""
+    n = x.shape[1]
+    b = np.zeros((n, n))
+    for j in range(n):
+        others = [i for i in range(n) if i != j]
+        xo = x[:, others]
+        penalty = lam * np.eye(n - 1)
+        if extra_diag is not None:
+            penalty += np.diag(extra_diag[others])
+        b[others, j] = np.linalg.solve(xo.T @ xo + penalty, xo.T @ x[:, j])
+    return b
+
+
+def test_ease_matches_direct_constrained_solve(tiny):
+    x = tiny.binary().toarray()
+    model = EASE(lam=0.7).fit(tiny)
+    np.testing.assert_allclose(model.B_, _ridge_without_self(x, 0.7), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.diag(model.B_), 0.0)
+    np.testing.assert_allclose(model.score(), x @ model.B_, rtol=1e-5, atol=1e-6)
+
+
+def test_ease_dropout_adds_popularity_scaled_penalty(tiny):
+    x = tiny.binary().toarray()
+    p = 0.4
+    model = EASE(lam=0.5, dropout=p).fit(tiny)
+    extra = p / (1 - p) * (x * x).sum(0)  # diag(X^T X) per item
+    np.testing.assert_allclose(model.B_, _ridge_without_self(x, 0.5, extra), rtol=1e-4, atol=1e-5)
+
+
+def test_ease_on_ratings_uses_raw_values(tiny):
+    x = tiny.matrix.toarray()
+    model = EASE(lam=2.0, implicit=False).fit(tiny)
+    np.testing.assert_allclose(model.B_, _ridge_without_self(x, 2.0), rtol=1e-4, atol=1e-5)
+
+
+def test_ease_recommend_excludes_seen_and_has_titles(tiny):
+    rec = EASE(lam=1.0).fit(tiny).recommend(1, k=5)
+    assert set(rec.item_id) == {4, 5}  # user 1 rated 1, 2, 3
+    assert list(rec.columns) == ["rank", "item_id", "title", "score"]
+
+
+@pytest.mark.parametrize("lam", [0, -1.0, float("nan")])
+def test_ease_rejects_non_positive_lam(lam):
+    with pytest.raises(ValueError, match="lam="):
+        EASE(lam=lam)
+
+
+def test_ease_rejects_bad_dropout_and_types():
+    with pytest.raises(ValueError, match="dropout="):
+        EASE(dropout=1.0)
+    with pytest.raises(TypeError, match="lam must be a number"):
+        EASE(lam="500")
+    with pytest.raises(ValueError, match="square"):
+        ease_weights(np.ones((2, 3)), 1.0)
+
+
+def test_ease_not_fitted_and_bad_train():
+    with pytest.raises(NotFittedError):
+        EASE().score()
+    with pytest.raises(TypeError, match="Interactions"):
+        EASE().fit(np.ones((3, 3)))
+
+
+def test_ease_beats_popularity_on_benchmark_split(ml100k_split):
+    train, test = ml100k_split
+    ease = evaluate(EASE(lam=400.0).fit(train), train, test, 10, metrics=("ndcg", "precision"))
+    pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("ndcg", "precision"))
+    assert ease["ndcg@10"] > pop["ndcg@10"] + 0.15
+    assert ease["precision@10"] > pop["precision@10"]
