@@ -3,6 +3,7 @@
 from .base import NotFittedError, Recommender
 from .baselines import Popularity, RandomRecommender, RecentPopularity
 from .ease import EASE
+from .mf import BPR, MatrixFactorization
 from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
-__all__ = ["EASE", "ItemKNN", "LastItemKNN", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "UserKNN"]
+__all__ = ["BPR", "EASE", "ItemKNN", "LastItemKNN", "MatrixFactorization", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "UserKNN"]
