@@ -7,9 +7,179 @@ the result; no widget relies on an ``Output`` capture.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import html
+from collections.abc import Mapping, Sequence
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+from .data import Interactions
+from .models.base import NotFittedError, Recommender
+
+__all__: list[str] = ["RecommendationExplorer"]
 
 # --- lesson 01: collaborative filtering -------------------------------------------------------
+class RecommendationExplorer:
+    """Pick a user, a model and a list length; see the user's taste and the model's top-k.
+
+    The left panel lists the user's top-rated training items; the right panel lists the model's
+    top-``k`` (seen items excluded) with titles and scores, and marks held-out hits: items the user
+    rated in ``test``. Every control change calls :meth:`update`, which returns the new
+    recommendation table and refreshes the HTML, so the widget also works headless.
+
+    Args:
+        models: ``{name: fitted recommender}``; all fitted on the same ``train``.
+        train: the training interactions (history panel, seen-item mask).
+        test: held-out interactions on the same index, for marking hits (optional).
+        users: raw user ids offered in the user picker (default: every user with training data).
+        k: initial list length.
+        max_k: largest list length on the slider.
+        history_size: how many top-rated training items to show.
+
+    Attributes:
+        user, model, k: the ``Dropdown``/``Dropdown``/``IntSlider`` controls.
+        history_html, recs_html, summary: the ``HTML`` outputs.
+        widget: the assembled ``VBox`` (displayed when the explorer is the cell's value).
+
+    Raises:
+        ValueError: no models, a bad ``k``/``max_k``/``history_size``, or ``test`` on another index.
+        TypeError: ``train``/``test`` not ``Interactions``.
+        NotFittedError: a model that is not fitted.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Recommender],
+        train: Interactions,
+        test: Interactions | None = None,
+        users: Sequence[int] | None = None,
+        k: int = 10,
+        max_k: int = 50,
+        history_size: int = 10,
+    ) -> None:
+        if not models:
+            raise ValueError("models is empty; pass {name: fitted model}")
+        for name, model in models.items():
+            if getattr(model, "train_", None) is None:
+                raise NotFittedError(f"model {name!r} is not fitted; call fit(train) first")
+        if not isinstance(train, Interactions) or (test is not None and not isinstance(test, Interactions)):
+            raise TypeError("train and test must be Interactions objects")
+        if test is not None and (test.shape != train.shape or not np.array_equal(test.item_ids, train.item_ids)):
+            raise ValueError("test is on a different index than train; split one Interactions object")
+        if not isinstance(max_k, (int, np.integer)) or max_k < 1:
+            raise ValueError(f"max_k={max_k!r}; expected a positive integer")
+        self._check_k(k, max_k)
+        if not isinstance(history_size, (int, np.integer)) or history_size < 0:
+            raise ValueError(f"history_size={history_size!r}; expected a non-negative integer")
+        self.models = dict(models)
+        self.train, self.test, self.history_size = train, test, int(history_size)
+        if users is None:
+            users = train.user_ids[np.flatnonzero(np.diff(train.matrix.indptr))]
+        users = [int(u) for u in users]
+        for u in users:
+            train.user_index(u)  # KeyError naming an unknown id, before any widget exists
+        if not users:
+            raise ValueError("no users to explore")
+        self.user = widgets.Dropdown(options=users, value=users[0], description="user")
+        self.model = widgets.Dropdown(options=list(self.models), value=next(iter(self.models)), description="model")
+        self.k = widgets.IntSlider(value=int(k), min=1, max=int(max_k), description="k", continuous_update=False)
+        self.history_html = widgets.HTML()
+        self.recs_html = widgets.HTML()
+        self.summary = widgets.HTML()
+        for control in (self.user, self.model, self.k):
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.user, self.model, self.k]),
+                self.summary,
+                widgets.HBox([self.history_html, self.recs_html], layout=widgets.Layout(gap="2em")),
+            ]
+        )
+        self.update()
+
+    @staticmethod
+    def _check_k(k: int, max_k: int) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max_k:
+            raise ValueError(f"k={k!r}; expected an integer in 1..{max_k}")
+
+    # -- pure functions (no widget state) ----------------------------------------------------
+    def history(self, user_id: int) -> pd.DataFrame:
+        """The user's top-rated training items (rating, then most recent first).
+
+        Raises:
+            KeyError: unknown ``user_id``.
+        """
+        u = self.train.user_index(user_id)
+        f = self.train.frame
+        rows = f[f["user_idx"] == u].sort_values(["rating", "timestamp"], ascending=False).head(self.history_size)
+        out = pd.DataFrame({"item_id": rows["item_id"].to_numpy(), "rating": rows["rating"].to_numpy()})
+        if self.train.items is not None:
+            out.insert(1, "title", self.train.items["title"].to_numpy()[rows["item_idx"].to_numpy()])
+        return out
+
+    def recommendations(self, user_id: int, model: str, k: int) -> pd.DataFrame:
+        """The model's top-``k`` for the user with a boolean ``hit`` column (held-out item).
+
+        Raises:
+            KeyError: unknown ``user_id`` or model name.
+            ValueError: ``k`` outside 1..max_k.
+        """
+        if model not in self.models:
+            raise KeyError(f"model {model!r} is not one of {list(self.models)}")
+        self._check_k(k, self.k.max)
+        recs = self.models[model].recommend(user_id, k=int(k), exclude_seen=True)
+        held = set()
+        if self.test is not None:
+            u = self.test.user_index(user_id)
+            held = set(self.test.item_ids[self.test.matrix[u].indices].tolist())
+        recs["hit"] = recs["item_id"].isin(held)
+        return recs
+
+    # -- widget plumbing ---------------------------------------------------------------------
+    def update(self, user_id: int | None = None, model: str | None = None, k: int | None = None) -> pd.DataFrame:
+        """Recompute for the given (default: current) controls, refresh the HTML, return the top-k.
+
+        Raises:
+            KeyError: unknown user or model. ValueError: bad ``k``.
+        """
+        user_id = self.user.value if user_id is None else user_id
+        model = self.model.value if model is None else model
+        k = self.k.value if k is None else k
+        recs = self.recommendations(user_id, model, k)
+        hist = self.history(user_id)
+        self.history_html.value = _table_html(
+            f"User {user_id}: top-rated training items", hist, {"rating": "{:.0f}"}
+        )
+        shown = recs.assign(hit=np.where(recs["hit"], "✓", ""))
+        self.recs_html.value = _table_html(f"{model}: top-{k}", shown, {"score": "{:.3f}"}, highlight="hit")
+        n_test = 0 if self.test is None else int(self.test.matrix[self.test.user_index(user_id)].nnz)
+        self.summary.value = (
+            f"<b>{int(recs['hit'].sum())}</b> of the top-{k} are held-out items of user {user_id} "
+            f"(precision@{k} = {recs['hit'].mean():.2f}; the user has {n_test} held-out items)"
+        )
+        self.last_ = recs
+        return recs
+
+    def _on_change(self, change: dict) -> None:
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _table_html(title: str, frame: pd.DataFrame, formats: dict[str, str], highlight: str | None = None) -> str:
+    """A small HTML table (values escaped); rows whose ``highlight`` column is non-empty are shaded."""
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        style = " style='background:#d9f2d9'" if highlight is not None and row[highlight] else ""
+        cells = "".join(
+            f"<td style='padding:2px 8px'>{html.escape(formats.get(c, '{}').format(row[c]))}</td>" for c in frame.columns
+        )
+        body.append(f"<tr{style}>{cells}</tr>")
+    return f"<b>{html.escape(title)}</b><table>{'<tr>' + head + '</tr>'}{''.join(body)}</table>"
+
 
 # --- lesson 02: content-based filtering -------------------------------------------------------
 
