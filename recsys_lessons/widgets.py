@@ -84,7 +84,7 @@ class RecommendationExplorer:
         self.user = widgets.Dropdown(options=users, value=users[0], description="user")
         self.model = widgets.Dropdown(options=list(self.models), value=next(iter(self.models)), description="model")
         self.k = widgets.IntSlider(value=int(k), min=1, max=int(max_k), description="k", continuous_update=False)
-        self.history_html = widgets.HTML()
+        self.history_html = widgets.HTML(layout=widgets.Layout(margin="0 2em 0 0"))
         self.recs_html = widgets.HTML()
         self.summary = widgets.HTML()
         for control in (self.user, self.model, self.k):
@@ -93,7 +93,7 @@ class RecommendationExplorer:
             [
                 widgets.HBox([self.user, self.model, self.k]),
                 self.summary,
-                widgets.HBox([self.history_html, self.recs_html], layout=widgets.Layout(gap="2em")),
+                widgets.HBox([self.history_html, self.recs_html]),
             ]
         )
         self.update()

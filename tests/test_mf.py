@@ -1,0 +1,112 @@
+"""Biased MF and BPR: losses fall, predictions are consistent, negatives are unseen, both beat popularity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from recsys_lessons import metrics as M
+from recsys_lessons.evaluate import evaluate
+from recsys_lessons.models import BPR, MatrixFactorization, NotFittedError, Popularity
+from recsys_lessons.models.mf import sample_negatives
+
+
+def test_mf_loss_decreases_and_predict_matches_formula(tiny):
+    model = MatrixFactorization(dim=4, epochs=60, lr=0.05, reg=0.0, bias_reg=0.0, batch_size=4,
+                                valid_fraction=0.0, clip=False).fit(tiny)
+    loss = model.history_.train_loss
+    assert len(loss) == 60 and loss[-1] < 0.2 * loss[0]
+    m = model.module_
+    u, i = np.array([0, 2, 3]), np.array([4, 0, 1])
+    by_hand = (
+        m.mu.item() + m.user_bias.weight[u, 0].detach().numpy() + m.item_bias.weight[i, 0].detach().numpy()
+        + (m.user.weight[u] * m.item.weight[i]).sum(1).detach().numpy()
+    )
+    np.testing.assert_allclose(model.predict(u, i), by_hand, rtol=1e-5)
+    # score() is the same prediction for every item.
+    np.testing.assert_allclose(model.score(u)[np.arange(3), i], by_hand, rtol=1e-5)
+    # It fits the training ratings it memorised.
+    f = tiny.frame
+    assert M.rmse(f.rating.to_numpy(), model.predict(f.user_idx.to_numpy(), f.item_idx.to_numpy())) < 0.5
+
+
+def test_mf_clips_to_training_range(tiny):
+    model = MatrixFactorization(dim=2, epochs=2, valid_fraction=0.0).fit(tiny)
+    pred = model.predict(np.repeat(np.arange(4), 5), np.tile(np.arange(5), 4))
+    assert pred.min() >= 1.0 and pred.max() <= 5.0
+    assert model.predict(0, [0, 1]).shape == (2,)
+
+
+def test_mf_predict_bad_indices(tiny):
+    model = MatrixFactorization(dim=2, epochs=1, valid_fraction=0.0).fit(tiny)
+    with pytest.raises(IndexError, match="item index 9"):
+        model.predict(0, 9)
+    with pytest.raises(TypeError, match="integers"):
+        model.predict(0.5, 1)
+    with pytest.raises(NotFittedError):
+        MatrixFactorization().predict(0, 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"dim": 0}, "dim=0"), ({"lr": -1.0}, "lr=-1.0"), ({"valid_fraction": 1.0}, "valid_fraction"),
+     ({"epochs": 0}, "epochs=0"), ({"reg": -0.1}, "reg=-0.1")],
+)
+def test_factor_models_reject_bad_hyperparameters(kwargs, match):
+    for cls in (MatrixFactorization, BPR):
+        with pytest.raises(ValueError, match=match):
+            cls(**kwargs)
+    with pytest.raises(TypeError, match="dim must be an integer"):
+        BPR(dim=8.0)
+    with pytest.raises(ValueError, match="n_negatives=0"):
+        BPR(n_negatives=0)
+
+
+def test_sample_negatives_never_returns_seen_items():
+    rng = np.random.default_rng(0)
+    seen = sp.random(50, 30, density=0.5, format="csr", random_state=1)
+    seen.data[:] = 1
+    users = np.repeat(np.arange(50), 20)
+    neg = sample_negatives(users, seen, rng)
+    assert neg.min() >= 0 and neg.max() < 30
+    assert seen[users, neg].sum() == 0
+
+
+def test_bpr_loss_decreases_and_ranks_co_occurring_items(tiny):
+    model = BPR(dim=8, epochs=80, lr=0.05, reg=0.0, batch_size=16, valid_fraction=0.0, seed=3).fit(tiny)
+    loss = model.history_.train_loss
+    assert loss[-1] < 0.5 * loss[0]
+    # Training pairs end up above the user's unseen items.
+    scores = model.score()
+    x = tiny.binary().toarray().astype(bool)
+    for u in range(4):
+        assert scores[u, x[u]].min() > scores[u, ~x[u]].max()
+
+
+def test_bpr_is_reproducible(tiny):
+    a = BPR(dim=4, epochs=3, valid_fraction=0.0, seed=7).fit(tiny).score()
+    b = BPR(dim=4, epochs=3, valid_fraction=0.0, seed=7).fit(tiny).score()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_training_restores_thread_setting(tiny):
+    before = torch.get_num_threads()
+    BPR(dim=2, epochs=1, valid_fraction=0.0, num_threads=1).fit(tiny)
+    assert torch.get_num_threads() == before
+
+
+def test_bpr_and_mf_beat_popularity_on_benchmark_split(ml100k_split):
+    train, test = ml100k_split
+    pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("ndcg",))["ndcg@10"]
+    bpr = BPR(epochs=15, patience=3).fit(train)
+    assert len(bpr.search_history_.valid) >= 1  # early stopping ran on the carved validation part
+    assert evaluate(bpr, train, test, 10, metrics=("ndcg",))["ndcg@10"] > pop + 0.05
+    mf = MatrixFactorization(epochs=10, patience=2).fit(train)
+    f = test.frame
+    rmse = M.rmse(f.rating.to_numpy(), mf.predict(f.user_idx.to_numpy(), f.item_idx.to_numpy()))
+    # Beats the best constant-per-item predictor (the item mean) on held-out ratings.
+    item_mean = train.frame.groupby("item_idx").rating.mean().reindex(range(train.n_items)).fillna(
+        train.frame.rating.mean()).to_numpy()
+    assert rmse < M.rmse(f.rating.to_numpy(), item_mean[f.item_idx.to_numpy()])
