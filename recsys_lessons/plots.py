@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from .metrics import head_items
 
-__all__: list[str] = ["long_tail_curve"]
+__all__: list[str] = ["long_tail_curve", "metric_bars"]
 
 
 def long_tail_curve(popularity: np.ndarray, share: float = 0.8, ax: plt.Axes | None = None) -> plt.Axes:
@@ -39,4 +42,49 @@ def long_tail_curve(popularity: np.ndarray, share: float = 0.8, ax: plt.Axes | N
     twin.set_ylim(0, 1.02)
     twin.grid(False)  # one grid (the left axis) is enough
     ax.legend(loc="center right")
+    return ax
+
+
+# --- lesson 01: collaborative filtering -------------------------------------------------------
+
+
+def metric_bars(
+    table: pd.DataFrame,
+    metrics: Sequence[str] = ("ndcg@10", "precision@10", "recall@10"),
+    reference: Mapping[str, float] | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Grouped bars: one group per metric, one bar per model (a row of ``table``), values on top.
+
+    Args:
+        table: models x metrics, as returned by :func:`~recsys_lessons.evaluate.compare`.
+        metrics: the columns to plot, in order.
+        reference: optional ``{label: value}`` of the first metric (e.g. published NDCG@10
+            figures on the same protocol), drawn as dashed lines across that metric's group.
+        ax: axes to draw on (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    Raises:
+        KeyError: a metric that is not a column of ``table``.
+    """
+    missing = [m for m in metrics if m not in table.columns]
+    if missing:
+        raise KeyError(f"metrics {missing} are not columns of the table ({list(table.columns)})")
+    ax = ax or plt.subplots(figsize=(10, 4.5))[1]
+    n_models = len(table)
+    width = 0.8 / max(n_models, 1)
+    x = np.arange(len(metrics))
+    for j, (name, row) in enumerate(table.iterrows()):
+        values = row[list(metrics)].to_numpy(dtype=float)
+        bars = ax.bar(x + (j - (n_models - 1) / 2) * width, values, width, label=str(name))
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
+    for k, (label, value) in enumerate((reference or {}).items()):
+        # References are figures of the FIRST metric, so the line spans only that group.
+        ax.hlines(value, x[0] - 0.45, x[0] + 0.45, linestyles="--", lw=1.2, color=f"C{(n_models + k) % 10}", label=label)
+    ax.set_xticks(x, list(metrics))
+    ax.set_ylabel("score (higher is better)")
+    ax.set_ylim(0, float(np.nanmax(table[list(metrics)].to_numpy(dtype=float))) * 1.25)
+    ax.legend(fontsize=8, ncol=2, loc="upper right")
     return ax
