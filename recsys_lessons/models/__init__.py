@@ -1,9 +1,11 @@
 """Recommenders, one file per family, all with ``fit`` / ``score`` / ``recommend``."""
 
 from .base import NotFittedError, Recommender
+from .bert4rec import BERT4Rec
+from .bert_ce import CrossEncoder, CrossEncoderReranker
 from .baselines import Popularity, RandomRecommender, RecentPopularity
 from .ease import EASE
 from .mf import BPR, MatrixFactorization
 from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
-__all__ = ["BPR", "EASE", "ItemKNN", "LastItemKNN", "MatrixFactorization", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "UserKNN"]
+__all__ = ["BERT4Rec", "BPR", "CrossEncoder", "CrossEncoderReranker", "EASE", "ItemKNN", "LastItemKNN", "MatrixFactorization", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "UserKNN"]
