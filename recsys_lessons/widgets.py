@@ -17,7 +17,7 @@ import pandas as pd
 from .data import Interactions
 from .models.base import NotFittedError, Recommender
 
-__all__: list[str] = ["RecommendationExplorer"]
+__all__: list[str] = ["RecommendationExplorer", "RerankExplorer"]
 
 # --- lesson 01: collaborative filtering -------------------------------------------------------
 class RecommendationExplorer:
@@ -184,3 +184,116 @@ def _table_html(title: str, frame: pd.DataFrame, formats: dict[str, str], highli
 # --- lesson 02: content-based filtering -------------------------------------------------------
 
 # --- lesson 03: BERT and cross-entropy --------------------------------------------------------
+class RerankExplorer:
+    """Pick a user and a re-ranker; see the candidate list before and after re-ranking.
+
+    The left table is the candidate generator's order (e.g. EASE's top ``k``), the right one the
+    same items re-ordered by the chosen re-ranker's scores; the user's held-out next item is
+    shaded wherever it appears, and each re-ranked row shows how many places it moved. All scores
+    are precomputed, so moving a control only re-sorts arrays: :meth:`update` returns the HTML.
+
+    Args:
+        train: training interactions (history text and titles).
+        users: ``(n,)`` user indices the lists belong to.
+        candidates: ``(n, k)`` item indices in the candidate generator's order, best first.
+        scores: ``{re-ranker name: (n, k) scores}`` aligned with ``candidates`` (higher is better).
+        targets: ``(n,)`` held-out next item index per user (``-1`` for none), shaded in the lists.
+        show: rows shown initially.
+        n_history: liked titles shown as the user's history.
+
+    Attributes:
+        user, reranker, show: the ``Dropdown``/``Dropdown``/``IntSlider`` controls.
+        html: the ``HTML`` output; widget: the assembled ``VBox``.
+
+    Raises:
+        ValueError: shapes that do not line up, no re-ranker, or a bad ``show``.
+    """
+
+    def __init__(
+        self,
+        train: Interactions,
+        users: np.ndarray,
+        candidates: np.ndarray,
+        scores: Mapping[str, np.ndarray],
+        targets: np.ndarray | None = None,
+        show: int = 10,
+        n_history: int = 5,
+    ) -> None:
+        from .models.bert_ce import user_histories
+
+        users = np.asarray(users, dtype=np.int64)
+        candidates = np.asarray(candidates, dtype=np.int64)
+        if candidates.ndim != 2 or candidates.shape[0] != len(users):
+            raise ValueError(f"candidates must be (len(users)={len(users)}, k), got {candidates.shape}")
+        if not scores:
+            raise ValueError("scores is empty; pass {re-ranker name: (n, k) scores}")
+        self.scores = {name: np.asarray(s, dtype=np.float64) for name, s in scores.items()}
+        for name, s in self.scores.items():
+            if s.shape != candidates.shape:
+                raise ValueError(f"scores[{name!r}] has shape {s.shape}, candidates {candidates.shape}")
+        targets = np.full(len(users), -1) if targets is None else np.asarray(targets, dtype=np.int64)
+        if targets.shape != users.shape:
+            raise ValueError(f"targets has shape {targets.shape}, expected {users.shape}")
+        k = candidates.shape[1]
+        if not isinstance(show, (int, np.integer)) or not 1 <= show <= k:
+            raise ValueError(f"show={show!r}; expected an integer in 1..{k}")
+        self.train, self.users, self.candidates, self.targets = train, users, candidates, targets
+        self.titles = train.items["title"].astype(str).to_numpy()
+        self.histories = user_histories(train, users, n_history)
+        self.user = widgets.Dropdown(
+            options=[(f"user {train.user_ids[u]}", pos) for pos, u in enumerate(users)], value=0, description="user"
+        )
+        self.reranker = widgets.Dropdown(options=list(self.scores), description="re-ranker")
+        self.show = widgets.IntSlider(value=int(show), min=1, max=k, description="show")
+        self.html = widgets.HTML()
+        for control in (self.user, self.reranker, self.show):
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.user, self.reranker, self.show]), self.html])
+        self.update()
+
+    def lists(self, pos: int, reranker: str) -> tuple[np.ndarray, np.ndarray]:
+        """Item indices before (generator order) and after re-ranking, for the ``pos``-th user."""
+        cand = self.candidates[pos]
+        order = np.argsort(-self.scores[reranker][pos], kind="stable")  # ties keep the generator's order
+        return cand, cand[order]
+
+    def update(self) -> str:
+        """Re-render for the current controls; returns (and shows) the HTML."""
+        pos, name, n = int(self.user.value), self.reranker.value, int(self.show.value)
+        before, after = self.lists(pos, name)
+        target = int(self.targets[pos])
+        old_rank = {int(i): r for r, i in enumerate(before)}
+
+        def table(title: str, items: np.ndarray, moves: bool) -> str:
+            rows = []
+            for r, i in enumerate(items[:n]):
+                shade = " style='background:#d9f2d9'" if int(i) == target else ""
+                move = ""
+                if moves:
+                    d = old_rank[int(i)] - r
+                    move = f"<td style='padding:2px 6px;color:{'#2a7' if d > 0 else '#c33' if d < 0 else '#888'}'>" + (
+                        f"▲{d}" if d > 0 else f"▼{-d}" if d < 0 else "=") + "</td>"
+                rows.append(f"<tr{shade}><td style='padding:2px 6px'>{r + 1}</td>"
+                            f"<td style='padding:2px 6px'>{html.escape(self.titles[i])}</td>{move}</tr>")
+            return f"<div style='margin-right:24px'><b>{html.escape(title)}</b><table>{''.join(rows)}</table></div>"
+
+        where = np.flatnonzero(after == target)
+        status = (
+            f"held-out next item: <b>{html.escape(self.titles[target])}</b> — rank "
+            f"{int(np.flatnonzero(before == target)[0]) + 1} before, {int(where[0]) + 1} after"
+            if where.size else "held-out next item is not among the candidates: re-ranking cannot help this user"
+            if target >= 0 else ""
+        )
+        out = (
+            f"<div><b>history</b>: {html.escape(self.histories[pos])}</div><div>{status}</div>"
+            f"<div style='display:flex'>{table('before (candidate order)', before, False)}"
+            f"{table(f'after ({name})', after, True)}</div>"
+        )
+        self.html.value = out
+        return out
+
+    def _on_change(self, change: dict) -> None:
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
