@@ -10,7 +10,7 @@ import pandas as pd
 
 from .metrics import head_items
 
-__all__: list[str] = ["long_tail_curve", "metric_bars"]
+__all__: list[str] = ["long_tail_curve", "loss_curve", "metric_bars", "reliability_plot"]
 
 
 def long_tail_curve(popularity: np.ndarray, share: float = 0.8, ax: plt.Axes | None = None) -> plt.Axes:
@@ -87,4 +87,55 @@ def metric_bars(
     ax.set_ylabel("score (higher is better)")
     ax.set_ylim(0, float(np.nanmax(table[list(metrics)].to_numpy(dtype=float))) * 1.25)
     ax.legend(fontsize=8, ncol=2, loc="upper right")
+    return ax
+
+
+# --- lesson 03: BERT and cross-entropy --------------------------------------------------------
+
+
+def reliability_plot(curves: Mapping[str, pd.DataFrame], ax: plt.Axes | None = None, log: bool = True) -> plt.Axes:
+    """Reliability diagram: mean predicted probability vs observed hit rate per bin, one line per model.
+
+    Args:
+        curves: ``{name: table}`` with ``mean_pred`` and ``hit_rate`` columns, as returned by
+            :func:`~recsys_lessons.models.losses.reliability_curve`.
+        ax: axes to draw on (a new figure if ``None``).
+        log: log-log axes (probabilities of next items span orders of magnitude); zero hit rates
+            are drawn at the bottom edge.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    lo = 1e-4
+    for name, table in curves.items():
+        x = table["mean_pred"].to_numpy()
+        y = np.maximum(table["hit_rate"].to_numpy(), lo) if log else table["hit_rate"].to_numpy()
+        ax.plot(x, y, marker="o", label=name)
+    ax.plot([lo, 1], [lo, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, 1)
+        ax.set_ylim(lo, 1)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def loss_curve(losses: Sequence[float], window: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
+    """Per-step training loss with a moving average of ``window`` steps."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    y = np.asarray(losses, dtype=float)
+    ax.plot(y, alpha=0.35, label="per step")
+    w = max(1, min(window, len(y)))
+    if len(y):
+        smooth = np.convolve(y, np.ones(w) / w, mode="valid")
+        ax.plot(np.arange(w - 1, len(y)), smooth, label=f"mean of {w} steps")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
     return ax
