@@ -72,7 +72,7 @@ def metric_bars(
     missing = [m for m in metrics if m not in table.columns]
     if missing:
         raise KeyError(f"metrics {missing} are not columns of the table ({list(table.columns)})")
-    ax = ax or plt.subplots(figsize=(10, 4.5))[1]
+    ax = ax or plt.subplots(figsize=(11, 4.5), layout="constrained")[1]
     n_models = len(table)
     width = 0.8 / max(n_models, 1)
     x = np.arange(len(metrics))
@@ -86,7 +86,7 @@ def metric_bars(
     ax.set_xticks(x, list(metrics))
     ax.set_ylabel("score (higher is better)")
     ax.set_ylim(0, float(np.nanmax(table[list(metrics)].to_numpy(dtype=float))) * 1.25)
-    ax.legend(fontsize=8, ncol=2, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never hides a bar
     return ax
 
 
