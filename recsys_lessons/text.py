@@ -150,7 +150,7 @@ class Encoder:
         """Size of one embedding (384 for all-MiniLM-L6-v2)."""
         return int(self.model.config.hidden_size)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` without any cache (mean pooling, L2 normalisation).
 
         Texts are processed in order of token length so each batch pads little; the rows of the
@@ -362,7 +362,7 @@ def _write_cache(path: Path, emb: np.ndarray, key: str, name: str) -> None:
 def embed_items(
     items: Any,
     encoder: Encoder | None = None,
-    batch_size: int = 64,
+    batch_size: int = 256,
     *,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,

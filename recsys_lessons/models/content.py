@@ -365,7 +365,7 @@ class EmbeddingProfile(ContentRecommender):
         self,
         encoder=None,
         weighting: str = "liked",
-        batch_size: int = 64,
+        batch_size: int = 256,
         cache_dir: str | os.PathLike | None = None,
         progress: bool = False,
         centre: bool = True,
