@@ -4,8 +4,9 @@ from .base import NotFittedError, Recommender
 from .bert4rec import BERT4Rec
 from .bert_ce import CrossEncoder, CrossEncoderReranker
 from .baselines import Popularity, RandomRecommender, RecentPopularity
+from .content import EmbeddingProfile, GenreProfile, TfidfProfile
 from .ease import EASE
 from .mf import BPR, MatrixFactorization
 from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
-__all__ = ["BERT4Rec", "BPR", "CrossEncoder", "CrossEncoderReranker", "EASE", "ItemKNN", "LastItemKNN", "MatrixFactorization", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "UserKNN"]
+__all__ = ["BERT4Rec", "BPR", "CrossEncoder", "CrossEncoderReranker", "EASE", "EmbeddingProfile", "GenreProfile", "ItemKNN", "LastItemKNN", "MatrixFactorization", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "TfidfProfile", "UserKNN"]
