@@ -17,7 +17,7 @@ import pandas as pd
 from .data import Interactions
 from .models.base import NotFittedError, Recommender
 
-__all__: list[str] = ["RecommendationExplorer", "RerankExplorer"]
+__all__: list[str] = ["MoreLikeThis", "QueryBox", "RecommendationExplorer", "RerankExplorer"]
 
 # --- lesson 01: collaborative filtering -------------------------------------------------------
 class RecommendationExplorer:
@@ -182,6 +182,217 @@ def _table_html(title: str, frame: pd.DataFrame, formats: dict[str, str], highli
 
 
 # --- lesson 02: content-based filtering -------------------------------------------------------
+class _ContentWidget:
+    """Shared checks and rendering for the lesson-02 widgets (content models side by side)."""
+
+    def __init__(self, models: Mapping[str, Recommender], k: int, max_k: int) -> None:
+        if not models:
+            raise ValueError("models is empty; pass {name: fitted content model}")
+        for name, model in models.items():
+            if not hasattr(model, "similar_items"):
+                raise TypeError(f"model {name!r} ({type(model).__name__}) is not a content model")
+            if getattr(model, "train_", None) is None:
+                raise NotFittedError(f"model {name!r} is not fitted; call fit(train) first")
+        first = next(iter(models.values())).train_
+        for name, model in models.items():
+            if not np.array_equal(model.train_.item_ids, first.item_ids):
+                raise ValueError(f"model {name!r} was fitted on another item index")
+        if isinstance(max_k, bool) or not isinstance(max_k, (int, np.integer)) or max_k < 1:
+            raise ValueError(f"max_k={max_k!r}; expected a positive integer")
+        self._check_k(k, max_k)
+        self.models = dict(models)
+        self.index = first
+        self.k = widgets.IntSlider(value=int(k), min=1, max=int(max_k), description="k", continuous_update=False)
+        self.html = widgets.HTML()
+
+    @staticmethod
+    def _check_k(k: int, max_k: int) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max_k:
+            raise ValueError(f"k={k!r}; expected an integer in 1..{max_k}")
+
+    @staticmethod
+    def _columns_html(results: Mapping[str, pd.DataFrame | str]) -> str:
+        """One column per model: a ranked table, or the message a model gave instead."""
+        cols = []
+        for name, res in results.items():
+            if isinstance(res, str):
+                body = f"<i>{html.escape(res)}</i>"
+            else:
+                rows = "".join(
+                    f"<tr><td>{r.rank}</td><td>{html.escape(str(r.title))}</td>"
+                    f"<td style='color:#666'>{html.escape(str(r.genres))}</td><td>{r.similarity:.3f}</td></tr>"
+                    for r in res.itertuples()
+                )
+                body = (
+                    "<table><tr><th>#</th><th style='text-align:left'>title</th>"
+                    f"<th style='text-align:left'>genres</th><th>cosine</th></tr>{rows}</table>"
+                )
+            cols.append(f"<div style='flex:1;min-width:22em'><b>{html.escape(name)}</b>{body}</div>")
+        return f"<div style='display:flex;gap:2em;flex-wrap:wrap'>{''.join(cols)}</div>"
+
+    def _on_change(self, change: dict) -> None:
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class MoreLikeThis(_ContentWidget):
+    """"More like this": pick a movie, see its ``k`` nearest movies under each content model.
+
+    Args:
+        models: ``{name: fitted content model}`` (anything with ``similar_items``), one index.
+        item_ids: raw item ids offered in the picker (default: every item, sorted by title).
+        item_id: the movie shown first (default: the first offered).
+        k: initial number of neighbours.
+        max_k: largest ``k`` on the slider.
+
+    Attributes:
+        item, k: the ``Dropdown`` and ``IntSlider`` controls.
+        html: the ``HTML`` output. widget: the assembled ``VBox``.
+
+    Raises:
+        ValueError: no models, models on different indexes, bad ``k``/``max_k``, no items.
+        TypeError: a model without ``similar_items``.
+        NotFittedError: an unfitted model.
+        KeyError: an unknown item id.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Recommender],
+        item_ids: Sequence[int] | None = None,
+        item_id: int | None = None,
+        k: int = 10,
+        max_k: int = 30,
+    ) -> None:
+        super().__init__(models, k, max_k)
+        items = self.index.items
+        if item_ids is None:
+            item_ids = items.sort_values(["title", "item_id"])["item_id"].tolist()
+        item_ids = [int(i) for i in item_ids]
+        if not item_ids:
+            raise ValueError("no items to pick from")
+        for i in [*item_ids, *([] if item_id is None else [item_id])]:
+            self.index.item_index(i)  # KeyError naming an unknown id, before any widget exists
+        self.item = widgets.Dropdown(
+            options=[(self._label(i), i) for i in item_ids],
+            value=item_ids[0] if item_id is None else int(item_id),
+            description="movie",
+            layout=widgets.Layout(width="36em"),
+        )
+        for control in (self.item, self.k):
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.item, self.k]), self.html])
+        self.update()
+
+    def _label(self, item_id: int) -> str:
+        row = self.index.items.iloc[self.index.item_index(item_id)]
+        year = "" if pd.isna(row["year"]) else f" ({int(row['year'])})"
+        return f"{row['title']}{year} [{item_id}]"
+
+    def results(self, item_id: int, k: int) -> dict[str, pd.DataFrame]:
+        """``{model name: similar_items(item_id, k)}`` (pure; no widget state changes).
+
+        Raises:
+            KeyError: unknown ``item_id``. ValueError: ``k`` outside 1..max_k.
+        """
+        self._check_k(k, self.k.max)
+        return {name: m.similar_items(item_id, k=int(k)) for name, m in self.models.items()}
+
+    def update(self, item_id: int | None = None, k: int | None = None) -> str:
+        """Recompute for the given (default: current) movie and ``k``; refresh and return the HTML.
+
+        Raises:
+            KeyError: unknown ``item_id``. ValueError: bad ``k``.
+        """
+        item_id = self.item.value if item_id is None else item_id
+        k = self.k.value if k is None else k
+        results = self.results(item_id, k)
+        row = self.index.items.iloc[self.index.item_index(item_id)]
+        head = (
+            f"<p>Movies most similar to <b>{html.escape(self._label(item_id))}</b> "
+            f"<span style='color:#666'>({html.escape(', '.join(row['genres']))})</span></p>"
+        )
+        self.html.value = head + self._columns_html(results)
+        self.last_ = results
+        return self.html.value
+
+
+class QueryBox(_ContentWidget):
+    """Free-text search: type a sentence, see the ``k`` best-matching movies under each model.
+
+    A model that cannot answer (TF-IDF when no query word is in its vocabulary, a genre model
+    that cannot read text, an empty query) shows its reason in its column instead of failing.
+
+    Args:
+        models: ``{name: fitted content model}`` (anything with ``search``), one item index.
+        query: the initial query.
+        k: initial number of results.
+        max_k: largest ``k`` on the slider.
+
+    Attributes:
+        query, k: the ``Text`` and ``IntSlider`` controls (the query applies on Enter).
+        html: the ``HTML`` output. widget: the assembled ``VBox``.
+
+    Raises:
+        ValueError: no models, models on different indexes, bad ``k``/``max_k``.
+        TypeError: a model without ``search`` or a non-str query.
+        NotFittedError: an unfitted model.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Recommender],
+        query: str = "space adventure with robots",
+        k: int = 10,
+        max_k: int = 30,
+    ) -> None:
+        super().__init__(models, k, max_k)
+        for name, model in models.items():
+            if not hasattr(model, "search"):
+                raise TypeError(f"model {name!r} ({type(model).__name__}) has no search method")
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        self.query = widgets.Text(
+            value=query, description="query", continuous_update=False, layout=widgets.Layout(width="36em")
+        )
+        for control in (self.query, self.k):
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.query, self.k]), self.html])
+        self.update()
+
+    def results(self, query: str, k: int) -> dict[str, pd.DataFrame | str]:
+        """``{model name: search(query, k)}``, or the model's reason when it cannot answer (pure).
+
+        Raises:
+            TypeError: ``query`` is not a str. ValueError: ``k`` outside 1..max_k.
+        """
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        self._check_k(k, self.k.max)
+        out: dict[str, pd.DataFrame | str] = {}
+        for name, model in self.models.items():
+            try:
+                out[name] = model.search(query, k=int(k))
+            except (ValueError, NotImplementedError) as exc:  # a user typing must never crash the widget
+                out[name] = str(exc)
+        return out
+
+    def update(self, query: str | None = None, k: int | None = None) -> str:
+        """Search for the given (default: current) query and ``k``; refresh and return the HTML.
+
+        Raises:
+            TypeError: a non-str query. ValueError: bad ``k``.
+        """
+        query = self.query.value if query is None else query
+        k = self.k.value if k is None else k
+        results = self.results(query, k)
+        self.html.value = f"<p>Best matches for <b>{html.escape(query)}</b></p>" + self._columns_html(results)
+        self.last_ = results
+        return self.html.value
+
+
 
 # --- lesson 03: BERT and cross-entropy --------------------------------------------------------
 class RerankExplorer:
