@@ -10,7 +10,7 @@ import pandas as pd
 
 from .metrics import head_items
 
-__all__: list[str] = ["long_tail_curve", "loss_curve", "metric_bars", "reliability_plot"]
+__all__: list[str] = ["item_map", "long_tail_curve", "loss_curve", "metric_bars", "reliability_plot"]
 
 
 def long_tail_curve(popularity: np.ndarray, share: float = 0.8, ax: plt.Axes | None = None) -> plt.Axes:
@@ -87,6 +87,55 @@ def metric_bars(
     ax.set_ylabel("score (higher is better)")
     ax.set_ylim(0, float(np.nanmax(table[list(metrics)].to_numpy(dtype=float))) * 1.25)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never hides a bar
+    return ax
+
+
+# --- lesson 02: content-based filtering -------------------------------------------------------
+
+
+def item_map(
+    coords: np.ndarray,
+    labels: Sequence[str],
+    ax: plt.Axes | None = None,
+    max_labels: int = 8,
+    title: str = "",
+) -> plt.Axes:
+    """A 2-D map of items (e.g. a PCA or t-SNE projection of embeddings), coloured by label.
+
+    The ``max_labels`` most frequent labels get a colour each; every other item is drawn in
+    light grey as "other", underneath, so the coloured groups stay readable.
+
+    Args:
+        coords: ``(n_items, 2)`` positions.
+        labels: one label per item (e.g. a genre).
+        ax: axes to draw on (a new figure if ``None``).
+        max_labels: how many labels to colour (>= 1).
+        title: axes title.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: ``coords`` not ``(n, 2)``, a label count that differs from ``n``, or ``max_labels`` < 1.
+    """
+    coords = np.asarray(coords, dtype=float)
+    labels = np.asarray(labels, dtype=object)
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        raise ValueError(f"coords must have shape (n, 2), got {coords.shape}")
+    if labels.shape != (len(coords),):
+        raise ValueError(f"{labels.size} labels for {len(coords)} points")
+    if max_labels < 1:
+        raise ValueError(f"max_labels={max_labels!r}; expected >= 1")
+    ax = ax or plt.subplots(figsize=(8, 6))[1]
+    shown = pd.Series(labels).value_counts().index[:max_labels]
+    other = ~np.isin(labels, shown)
+    ax.scatter(coords[other, 0], coords[other, 1], s=6, color="0.85", label="other")
+    palette = plt.get_cmap("tab10")
+    for j, label in enumerate(shown):
+        sel = labels == label
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=10, color=palette(j % 10), label=f"{label} ({sel.sum()})")
+    ax.set(xticks=[], yticks=[], title=title)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
     return ax
 
 

@@ -97,3 +97,23 @@ def test_bad_arguments_get_documented_errors(tiny, models):
         w.update(item_id=42)
     with pytest.raises(ValueError, match="k=31"):
         w.update(k=31)
+
+
+def test_item_map_colours_the_most_frequent_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from recsys_lessons.plots import item_map
+
+    coords = np.arange(100, dtype=float).reshape(50, 2)
+    labels = ["Drama"] * 25 + ["Comedy"] * 15 + ["Horror"] * 10
+    ax = item_map(coords, labels, max_labels=2)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["other", "Drama (25)", "Comedy (15)"]
+    np.testing.assert_array_equal(ax.collections[0].get_offsets(), coords[40:])  # Horror drawn as "other"
+    with pytest.raises(ValueError, match="shape"):
+        item_map(coords[:, :1], labels)
+    with pytest.raises(ValueError, match="49 labels"):
+        item_map(coords, labels[:-1])
