@@ -100,10 +100,10 @@ def test_training_restores_thread_setting(tiny):
 def test_bpr_and_mf_beat_popularity_on_benchmark_split(ml100k_split):
     train, test = ml100k_split
     pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("ndcg",))["ndcg@10"]
-    bpr = BPR(epochs=15, patience=3).fit(train)
+    bpr = BPR(epochs=6, patience=3).fit(train)
     assert len(bpr.search_history_.valid) >= 1  # early stopping ran on the carved validation part
     assert evaluate(bpr, train, test, 10, metrics=("ndcg",))["ndcg@10"] > pop + 0.05
-    mf = MatrixFactorization(epochs=10, patience=2).fit(train)
+    mf = MatrixFactorization(epochs=6, patience=2).fit(train)
     f = test.frame
     rmse = M.rmse(f.rating.to_numpy(), mf.predict(f.user_idx.to_numpy(), f.item_idx.to_numpy()))
     # Beats the best constant-per-item predictor (the item mean) on held-out ratings.

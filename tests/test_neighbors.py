@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recsys_lessons.data import split_last_item
 from recsys_lessons.evaluate import evaluate
 from recsys_lessons.models import ItemKNN, LastItemKNN, NotFittedError, Popularity, UserKNN
 from recsys_lessons.models.neighbors import cosine_similarity, keep_top_k
@@ -116,3 +117,10 @@ def test_knn_beats_popularity_on_benchmark_split(ml100k_split, model):
     got = evaluate(model.fit(train), train, test, 10, metrics=("ndcg",))["ndcg@10"]
     pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("ndcg",))["ndcg@10"]
     assert got > pop + 0.1
+
+
+def test_last_item_knn_beats_popularity_on_leave_last_out(ml100k):
+    train, test = split_last_item(ml100k)
+    got = evaluate(LastItemKNN().fit(train), train, test, 10, metrics=("hit_rate",))["hit_rate@10"]
+    pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("hit_rate",))["hit_rate@10"]
+    assert got > 2 * pop
