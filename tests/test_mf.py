@@ -110,3 +110,12 @@ def test_bpr_and_mf_beat_popularity_on_benchmark_split(ml100k_split):
     item_mean = train.frame.groupby("item_idx").rating.mean().reindex(range(train.n_items)).fillna(
         train.frame.rating.mean()).to_numpy()
     assert rmse < M.rmse(f.rating.to_numpy(), item_mean[f.item_idx.to_numpy()])
+
+
+def test_explicit_validation_set_drives_early_stopping(tiny):
+    train = tiny.subset(tiny.frame.timestamp.to_numpy() < 30)
+    valid = tiny.subset(tiny.frame.timestamp.to_numpy() >= 30)
+    model = MatrixFactorization(dim=2, epochs=5, patience=2).fit(train, valid=valid)
+    assert model.search_history_ is None
+    assert 1 <= len(model.history_.valid) <= 5
+    assert model.history_.valid[model.history_.best_epoch] == min(model.history_.valid)
