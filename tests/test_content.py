@@ -252,3 +252,13 @@ def test_embeddings_beat_random_and_genres_on_cold_items(ml100k):
     assert emb >= 4 * expected_random_recall(10, 336)
     assert emb >= 4 * rnd
     assert emb > genre > rnd
+
+
+def test_embedding_profile_accepts_a_model_path(tiny, tmp_path):
+    from recsys_lessons.text import bundled_model_dir
+
+    by_path = EmbeddingProfile(encoder=str(bundled_model_dir()), cache_dir=tmp_path).fit(tiny)
+    bundled = EmbeddingProfile(cache_dir=tmp_path).fit(tiny)
+    assert by_path.encoder_.fingerprint.startswith("sha256:") and by_path.encoder_.name == str(bundled_model_dir())
+    np.testing.assert_allclose(by_path.item_vectors_, bundled.item_vectors_, atol=1e-5)
+    assert len(list(tmp_path.iterdir())) == 2  # another model name: its own cache file
