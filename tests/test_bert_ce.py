@@ -102,6 +102,8 @@ def test_build_pairs_bad_inputs(tiny):
         build_pairs(tiny, negatives="hard")
     with pytest.raises(ValueError, match="n_negatives"):
         build_pairs(tiny, n_negatives=-1)
+    with pytest.raises(ValueError, match="cannot draw 3 negatives"):
+        build_pairs(tiny, n_negatives=3)  # user 1 rated 3 of the 5 items: only 2 negatives exist
 
 
 # -- the cross-encoder ---------------------------------------------------------------------------

@@ -165,6 +165,8 @@ def build_pairs(
     for u in users:
         seq, rat = seqs[u], rates[u]
         seen = set(seq.tolist())
+        if train.n_items - len(seen) < n_negatives:
+            raise ValueError(f"user index {u} has rated all but {train.n_items - len(seen)} items; cannot draw {n_negatives} negatives")
         positions = rng.choice(np.arange(1, len(seq)), size=min(targets_per_user, len(seq) - 1), replace=False)
         for t in np.sort(positions):
             hist = history_text(titles[_liked_before(seq, rat, t, n_history, like_threshold)])
