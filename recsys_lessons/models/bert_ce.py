@@ -32,7 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import Interactions
-from ..text import resolve_model
+from ..text import load_encoder, resolve_model
 from ..train import History, get_device, linear_warmup, set_seed, train_loop
 from .base import Recommender
 
@@ -196,26 +196,14 @@ def embed_texts(
 ) -> np.ndarray:
     """Mean-pooled, L2-normalised sentence embeddings (the way all-MiniLM-L6-v2 is meant to be used).
 
+    A thin wrapper over :func:`recsys_lessons.text.load_encoder` with short texts in mind
+    (``max_length`` 64 tokens): the bi-encoder baseline embeds histories and candidates separately.
+
     Returns:
         ``(len(texts), hidden)`` float32 array with unit rows.
     """
-    from transformers import AutoModel, AutoTokenizer
-
-    path = resolve_model(model_name_or_path)
-    tok = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path)
-    dev = get_device(device)
-    model.to(dev).eval()
-    out = []
-    with torch.no_grad():
-        for start in tqdm(range(0, len(texts), batch_size), desc="embed", disable=not progress, leave=False):
-            enc = tok(list(texts[start : start + batch_size]), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-            enc = {k: v.to(dev) for k, v in enc.items()}
-            h = model(**enc).last_hidden_state  # (batch, seq, hidden)
-            m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)  # (batch, seq, 1)
-            pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)  # (batch, hidden)
-            out.append(torch.nn.functional.normalize(pooled, dim=1).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.config.hidden_size), np.float32)
+    encoder = load_encoder(model_name_or_path, device=device, max_length=max_length)
+    return encoder.encode(list(texts), batch_size=batch_size, progress=progress)
 
 
 def cosine_scores(history_emb: np.ndarray, item_emb: np.ndarray, candidates: np.ndarray) -> np.ndarray:
