@@ -40,13 +40,16 @@ doctor: install
 lab: data
 	$(BIN)/jupyter lab notebooks/
 
-# The CI budget shrinks epochs and samples; every code path still runs.
+# The CI budget shrinks epochs and samples; every code path still runs. Two pytest workers share
+# the cores, so each gets one math thread: two threads each oversubscribe the CPU and small torch
+# models then train several times slower.
+PARALLEL := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RECSYS_LESSONS_BUDGET=ci
 unit: data
-	RECSYS_LESSONS_BUDGET=ci $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/
+	$(PARALLEL) $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/
 
 # nbval starts each kernel in the notebook's folder; loadscope keeps a notebook on one worker.
 nbval: data
-	RECSYS_LESSONS_BUDGET=ci $(BIN)/python -m pytest -q -p no:cacheprovider \
+	$(PARALLEL) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--nbval-lax --nbval-current-env -n 2 --dist loadscope $(NOTEBOOKS)
 
 test: unit nbval
