@@ -32,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import Interactions
+from ..text import item_texts as text_item_texts
 from ..text import load_encoder, resolve_model
 from ..train import History, get_device, linear_warmup, set_seed, train_loop
 from .base import Recommender
@@ -57,15 +58,12 @@ CONFIG_FILE = "cross_encoder.json"
 
 
 def item_texts(inter: Interactions) -> np.ndarray:
-    """Text of every item of the index: ``items["text"]`` ("Title (year). Genres: A, B."), else the title.
+    """Text of every item of the index ("Title (year). Genres: A, B."), as an array for fancy indexing.
 
     Raises:
-        ValueError: the interactions carry no item table.
+        ValueError: the interactions carry no item table (see :func:`recsys_lessons.text.item_texts`).
     """
-    if inter.items is None:
-        raise ValueError("these Interactions have no item table; build them from a Dataset with titles")
-    col = "text" if "text" in inter.items.columns else "title"
-    return inter.items[col].fillna("").astype(str).to_numpy()
+    return np.asarray(text_item_texts(inter), dtype=object)
 
 
 def history_text(titles: Sequence[str]) -> str:
