@@ -87,6 +87,12 @@ def test_sequence_windows_cut_from_the_end_and_left_pad():
     w = sequence_windows([np.array([0, 1, 2, 3, 4]), np.array([7]), np.array([5, 6])], max_len=3)
     # user 0: [2,3,4] and [0,1] (tokens = index + 1); user 1 has one item: dropped
     np.testing.assert_array_equal(w, [[3, 4, 5], [0, 1, 2], [0, 6, 7]])
+    # overlapping windows: ends at 5, 3 (and 1, a single item: dropped)
+    w2 = sequence_windows([np.array([0, 1, 2, 3, 4])], max_len=3, stride=2)
+    np.testing.assert_array_equal(w2, [[3, 4, 5], [1, 2, 3]])
+    for bad in (0, 4):
+        with pytest.raises(ValueError, match=f"stride={bad}"):
+            sequence_windows([np.arange(5)], max_len=3, stride=bad)
 
 
 def test_mask_sequences_masks_only_real_positions_and_labels_them():
@@ -102,6 +108,22 @@ def test_mask_sequences_masks_only_real_positions_and_labels_them():
     assert masked.any(axis=1).all()  # every window has something to predict
     with pytest.raises(ValueError, match="mask_prob"):
         mask_sequences(windows, 0.0, mask_token, rng)
+
+
+def test_mask_sequences_last_only_is_the_inference_task():
+    windows = sequence_windows([np.arange(20), np.arange(3), np.arange(7)], max_len=10)
+    inputs, labels = mask_sequences(windows, 0.5, 99, np.random.default_rng(0), last_only=1.0)
+    expected = np.zeros(windows.shape, dtype=bool)
+    expected[:, -1] = True  # only the last item of every window, whatever mask_prob says
+    np.testing.assert_array_equal(labels >= 0, expected)
+    np.testing.assert_array_equal(labels[:, -1], windows[:, -1] - 1)
+    # a share of the windows: about that share has exactly one label, at the end
+    many = sequence_windows([np.arange(30)] * 400, max_len=30)
+    _, lab = mask_sequences(many, 0.5, 99, np.random.default_rng(1), last_only=0.25)
+    only_last = ((lab >= 0).sum(axis=1) == 1) & (lab[:, -1] >= 0)
+    assert 0.2 < only_last.mean() < 0.3
+    with pytest.raises(ValueError, match="last_only=1.5"):
+        mask_sequences(windows, 0.5, 99, np.random.default_rng(0), last_only=1.5)
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -156,6 +178,13 @@ def test_same_seed_same_scores_and_interface(tiny):
     assert not set(rec.item_id) & {1, 2, 3}  # seen items excluded
 
 
+def test_sampled_loss_reruns_are_identical_and_threads_restored(tiny):
+    before = torch.get_num_threads()
+    fit = lambda: BERT4Rec(loss="bce_many", n_negatives=3, last_only=0.2, stride=2, epochs=3, seed=5, **TINY).fit(tiny)
+    np.testing.assert_array_equal(fit().score(), fit().score())
+    assert torch.get_num_threads() == before  # training pinned one thread, then gave the setting back
+
+
 def test_bad_inputs(tiny):
     with pytest.raises(NotFittedError):
         BERT4Rec().score([0])
@@ -163,6 +192,12 @@ def test_bad_inputs(tiny):
         BERT4Rec(loss="hinge").fit(tiny)
     with pytest.raises(ValueError, match="sampler"):
         BERT4Rec(sampler="zipf").fit(tiny)
+    with pytest.raises(ValueError, match="last_only=-0.1"):
+        BERT4Rec(last_only=-0.1).fit(tiny)
+    with pytest.raises(ValueError, match="stride=60"):
+        BERT4Rec(stride=60).fit(tiny)
+    with pytest.raises(ValueError, match="num_threads=0"):
+        BERT4Rec(num_threads=0, **TINY).fit(tiny)
     with pytest.raises(ValueError, match="not divisible"):
         BERT4Rec(hidden=10, heads=3, epochs=1, progress=False).fit(tiny)
     with pytest.raises(TypeError, match="Interactions"):

@@ -21,6 +21,7 @@ from recsys_lessons.models.bert_ce import (
     click_loss,
     cosine_scores,
     history_text,
+    history_titles,
     item_texts,
     user_histories,
 )
@@ -68,15 +69,16 @@ def test_history_text_and_item_texts(tiny):
     assert history_text(["A", "B"]) == "Liked: A; B"
     assert item_texts(tiny)[0] == "Movie A (1990). Genres: Action."
     # user 1 rated A=5, B=4, C=1 (in time order): liked = A, B; C (rating 1) is not liked
-    assert user_histories(tiny, [0], n_history=3) == ["Liked: Movie A; Movie B"]
-    assert user_histories(tiny, [0], n_history=1) == ["Liked: Movie B"]
+    # the history shows each title with its year, as MovieLens writes titles
+    assert user_histories(tiny, [0], n_history=3) == ["Liked: Movie A (1990); Movie B (1991)"]
+    assert user_histories(tiny, [0], n_history=1) == ["Liked: Movie B (1991)"]
 
 
 def test_build_pairs_no_leak_and_negatives_unseen(ml100k):
     train, _ = split_last_item(ml100k)
     pairs = build_pairs(train, n_history=3, n_negatives=3, targets_per_user=2, max_users=60, seed=1)
     seqs = train.user_sequences()
-    titles = train.items["title"].to_numpy()
+    titles = history_titles(train)
     pos = pairs[pairs.label == 1]
     assert len(pos) == 120 and len(pairs) == 4 * len(pos)
     for row in pos.itertuples():
@@ -95,6 +97,31 @@ def test_build_pairs_no_leak_and_negatives_unseen(ml100k):
     uni = build_pairs(train, n_negatives=5, max_users=200, negatives="uniform", seed=2)
     pp = build_pairs(train, n_negatives=5, max_users=200, negatives="popularity", seed=2)
     assert pop[pp[pp.label == 0].item_idx].mean() > 2 * pop[uni[uni.label == 0].item_idx].mean()
+
+
+def test_build_pairs_hard_negatives_from_candidate_lists(ml100k):
+    train, _ = split_last_item(ml100k)
+    all_users = np.arange(train.n_users)
+    cand = candidate_lists(Popularity().fit(train), train, all_users, 20)
+    pairs = build_pairs(
+        train, n_negatives=4, negatives="candidates", candidates=cand, targets_per_user=2,
+        positions="last", max_users=50, seed=3,
+    )
+    seqs = train.user_sequences()
+    for row in pairs[pairs.label == 0].itertuples():
+        assert row.item_idx in set(cand[row.user_idx])  # drawn from the user's own candidate list
+        assert row.item_idx not in set(seqs[row.user_idx])
+    for row in pairs[pairs.label == 1].itertuples():  # the last two positions of each sequence
+        assert row.position in (len(seqs[row.user_idx]) - 2, len(seqs[row.user_idx]) - 1)
+    assert len(pairs) == 50 * 2 * 5
+    with pytest.raises(ValueError, match="needs candidates"):
+        build_pairs(train, negatives="candidates")
+    with pytest.raises(ValueError, match=r"candidates must be \(train.n_users"):
+        build_pairs(train, negatives="candidates", candidates=cand[:10])
+    with pytest.raises(ValueError, match="cannot draw 30 negatives"):
+        build_pairs(train, negatives="candidates", candidates=cand, n_negatives=30)
+    with pytest.raises(ValueError, match="positions='first'"):
+        build_pairs(train, positions="first")
 
 
 def test_build_pairs_bad_inputs(tiny):

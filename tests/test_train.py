@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from recsys_lessons.train import History, budget, get_device, linear_warmup, set_seed, train_loop
+from recsys_lessons.train import History, budget, cpu_threads, get_device, linear_warmup, set_seed, train_loop
 
 
 def _regression(seed=0):
@@ -119,3 +119,20 @@ def test_loop_bad_inputs():
         train_loop(model, _batches(x, y), mse, opt, epochs=1, mode="best")
     with pytest.raises(ValueError, match="loss became"):
         train_loop(model, _batches(x, y), mse, opt, epochs=5, progress=False)
+
+
+def test_cpu_threads_pins_and_restores():
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):  # restored even when the block fails
+        with cpu_threads(1):
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    with cpu_threads(None):
+        assert torch.get_num_threads() == before
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="num_threads"):
+            with cpu_threads(bad):
+                pass

@@ -19,6 +19,7 @@ original), ``"bce"`` (one sampled negative), ``"bce_many"`` (``n_negatives`` neg
 from __future__ import annotations
 
 import math
+import time
 from typing import Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ from torch import nn
 
 from ..data import Interactions
 from ..metrics import ndcg_at_k
-from ..train import History, get_device, linear_warmup, set_seed, train_loop
+from ..train import History, cpu_threads, get_device, linear_warmup, set_seed, train_loop
 from .base import Recommender
 from .losses import LOSSES, bce_loss, full_softmax_loss, sampled_softmax_loss
 
@@ -49,7 +50,9 @@ def merge_interactions(a: Interactions, b: Interactions) -> Interactions:
     return Interactions(frame, a.user_ids, a.item_ids, a.items)
 
 
-def sequence_windows(sequences: list[np.ndarray], max_len: int, min_len: int = 2) -> np.ndarray:
+def sequence_windows(
+    sequences: list[np.ndarray], max_len: int, min_len: int = 2, stride: int | None = None
+) -> np.ndarray:
     """Cut each item sequence into windows of at most ``max_len``, from the end, left-padded.
 
     The last window of every user ends at their last item (the position inference predicts
@@ -59,14 +62,20 @@ def sequence_windows(sequences: list[np.ndarray], max_len: int, min_len: int = 2
         sequences: item indices (0-based) per user, in time order.
         max_len: window length.
         min_len: windows shorter than this are dropped (a single item has no context).
+        stride: items between the ends of consecutive windows; ``None`` = ``max_len`` (no
+            overlap). A smaller stride gives overlapping windows: more training contexts per
+            epoch, the same items seen next to different neighbours.
 
     Returns:
         ``(n_windows, max_len)`` int64 array of tokens (item index + 1; 0 = ``[PAD]`` on the left).
     """
+    step = max_len if stride is None else stride
+    if not 1 <= step <= max_len:
+        raise ValueError(f"stride={stride!r}; expected an integer in [1, max_len={max_len}]")
     rows = []
     for seq in sequences:
         tokens = np.asarray(seq, dtype=np.int64) + 1
-        for end in range(len(tokens), 0, -max_len):
+        for end in range(len(tokens), 0, -step):
             window = tokens[max(0, end - max_len) : end]
             if len(window) < min_len:
                 continue
@@ -77,31 +86,40 @@ def sequence_windows(sequences: list[np.ndarray], max_len: int, min_len: int = 2
 
 
 def mask_sequences(
-    windows: np.ndarray, mask_prob: float, mask_token: int, rng: np.random.Generator
+    windows: np.ndarray, mask_prob: float, mask_token: int, rng: np.random.Generator, last_only: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cloze task: hide a random share of the items of each window.
 
     Every non-padding position is masked with probability ``mask_prob``; a window that draws no
     mask gets its last item masked, so every window teaches something (and the last position,
-    which inference uses, is practised).
+    which inference uses, is practised). A share ``last_only`` of the windows instead has only
+    its last item masked: exactly the task of inference, "the whole history, what comes next?"
+    (Sun et al. 2019 add such samples for the same reason).
 
     Args:
         windows: ``(n, max_len)`` tokens from :func:`sequence_windows` (0 = padding).
         mask_prob: probability of masking each item, in (0, 1].
         mask_token: id of ``[MASK]``.
         rng: NumPy generator (seeded by the caller).
+        last_only: probability that a window has only its last item masked, in [0, 1].
 
     Returns:
         ``(inputs, labels)``: inputs with ``[MASK]`` at masked positions; labels holding the
         hidden item's 0-based index at masked positions and ``-100`` everywhere else (ignored).
 
     Raises:
-        ValueError: ``mask_prob`` outside (0, 1].
+        ValueError: ``mask_prob`` outside (0, 1] or ``last_only`` outside [0, 1].
     """
     if not 0.0 < mask_prob <= 1.0:
         raise ValueError(f"mask_prob={mask_prob!r}; expected a number in (0, 1]")
+    if not 0.0 <= last_only <= 1.0:
+        raise ValueError(f"last_only={last_only!r}; expected a number in [0, 1]")
     real = windows != PAD
     masked = (rng.random(windows.shape) < mask_prob) & real
+    if last_only > 0:
+        only_last = rng.random(len(windows)) < last_only  # (n,)
+        masked[only_last] = False
+        masked[only_last, -1] = real[only_last, -1]
     none = ~masked.any(axis=1) & real.any(axis=1)
     masked[none, -1] = True  # windows are left-padded: the last column is the last item
     inputs = np.where(masked, mask_token, windows)
@@ -173,6 +191,10 @@ class BERT4Rec(Recommender):
         heads: attention heads.
         max_len: window length (the last ``max_len - 1`` items are used at inference).
         mask_prob: cloze masking probability.
+        last_only: share of the windows (redrawn every epoch) that have only their last item
+            masked, the inference task (see :func:`mask_sequences`).
+        stride: items between the ends of consecutive training windows of one user (``None`` =
+            ``max_len``, no overlap; see :func:`sequence_windows`).
         dropout: dropout probability.
         loss: ``"softmax"``, ``"bce"``, ``"bce_many"`` or ``"sampled_softmax"``.
         n_negatives: negatives per masked position for ``"bce_many"`` and ``"sampled_softmax"``
@@ -189,6 +211,9 @@ class BERT4Rec(Recommender):
         seed: seed for initialisation, masking, negatives and dropout.
         device: see :func:`~recsys_lessons.train.get_device`.
         progress: show progress bars.
+        num_threads: torch CPU threads while training (``None`` keeps the global
+            setting). The default 1 makes CPU runs bit-reproducible: with several threads the
+            sampled losses gave different numbers from run to run.
 
     Attributes:
         net_: the trained :class:`Bert4RecNet`.
@@ -206,6 +231,8 @@ class BERT4Rec(Recommender):
         heads: int = 2,
         max_len: int = 50,
         mask_prob: float = 0.2,
+        last_only: float = 0.0,
+        stride: int | None = None,
         dropout: float = 0.2,
         loss: Literal["softmax", "bce", "bce_many", "sampled_softmax"] = "softmax",
         n_negatives: int = 64,
@@ -220,12 +247,15 @@ class BERT4Rec(Recommender):
         seed: int = 42,
         device: str | None = None,
         progress: bool = True,
+        num_threads: int | None = 1,
     ) -> None:
         self.hidden = hidden
         self.layers = layers
         self.heads = heads
         self.max_len = max_len
         self.mask_prob = mask_prob
+        self.last_only = last_only
+        self.stride = stride
         self.dropout = dropout
         self.loss = loss
         self.n_negatives = n_negatives
@@ -240,6 +270,7 @@ class BERT4Rec(Recommender):
         self.seed = seed
         self.device = device
         self.progress = progress
+        self.num_threads = num_threads
 
     # -- checks --------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -251,6 +282,10 @@ class BERT4Rec(Recommender):
             raise ValueError(f"max_len={self.max_len!r}; expected at least 2")
         if not 0.0 < self.mask_prob <= 1.0:
             raise ValueError(f"mask_prob={self.mask_prob!r}; expected a number in (0, 1]")
+        if not 0.0 <= self.last_only <= 1.0:
+            raise ValueError(f"last_only={self.last_only!r}; expected a number in [0, 1]")
+        if self.stride is not None and not 1 <= self.stride <= self.max_len:
+            raise ValueError(f"stride={self.stride!r}; expected None or an integer in [1, max_len={self.max_len}]")
         if self.n_negatives < 1:
             raise ValueError(f"n_negatives={self.n_negatives!r}; expected at least 1")
         if self.epochs < 1 or self.batch_size < 1:
@@ -275,7 +310,7 @@ class BERT4Rec(Recommender):
         def batches(epoch: int):
             rng = np.random.default_rng([self.seed, epoch])
             order = rng.permutation(len(windows))
-            inputs, labels = mask_sequences(windows[order], self.mask_prob, mask_token, rng)
+            inputs, labels = mask_sequences(windows[order], self.mask_prob, mask_token, rng, self.last_only)
             out = []
             for start in range(0, len(order), self.batch_size):
                 x = inputs[start : start + self.batch_size]
@@ -327,7 +362,7 @@ class BERT4Rec(Recommender):
         self._check_params()
         train = self._check_train(train)
         sequences = train.user_sequences()
-        windows = sequence_windows(sequences, self.max_len)
+        windows = sequence_windows(sequences, self.max_len, stride=self.stride)
         if len(windows) == 0:
             raise ValueError("no user has 2 or more training interactions; BERT4Rec needs sequences")
         gen = set_seed(self.seed)
@@ -355,23 +390,22 @@ class BERT4Rec(Recommender):
                 return float(ndcg_at_k(ranked, rel[users], 10))
 
         self.net_ = net
-        import time
-
         start = time.perf_counter()
-        self.history_: History = train_loop(
-            net,
-            self._batches(windows, q),
-            self._loss,
-            optimizer,
-            self.epochs,
-            device=dev,
-            scheduler=scheduler,
-            grad_clip=self.grad_clip,
-            validate=validate,
-            patience=self.patience if valid is not None else None,
-            progress=self.progress,
-            desc=f"BERT4Rec[{self.loss}]",
-        )
+        with cpu_threads(self.num_threads if dev.type == "cpu" else None):
+            self.history_: History = train_loop(
+                net,
+                self._batches(windows, q),
+                self._loss,
+                optimizer,
+                self.epochs,
+                device=dev,
+                scheduler=scheduler,
+                grad_clip=self.grad_clip,
+                validate=validate,
+                patience=self.patience if valid is not None else None,
+                progress=self.progress,
+                desc=f"BERT4Rec[{self.loss}]",
+            )
         self.fit_seconds_ = time.perf_counter() - start
         self.device_ = dev
         self.train_ = train if valid is None else merge_interactions(train, valid)

@@ -46,6 +46,7 @@ __all__ = [
     "cosine_scores",
     "embed_texts",
     "history_text",
+    "history_titles",
     "item_texts",
     "user_histories",
 ]
@@ -71,6 +72,26 @@ def history_text(titles: Sequence[str]) -> str:
     return "Liked: " + "; ".join(titles) if len(titles) else "Liked: nothing yet"
 
 
+def history_titles(inter: Interactions) -> np.ndarray:
+    """Each item's title as MovieLens writes it, year included ("Heat (1995)"), for histories.
+
+    The year matters: a user's next film tends to be from the years of the films they just
+    rated, and the model can only use that if the history shows it.
+
+    Raises:
+        ValueError: the interactions carry no item table.
+    """
+    if inter.items is None:
+        raise ValueError("this Interactions has no item table, so there are no titles")
+    titles = inter.items["title"].astype(str).to_numpy()
+    if "year" not in inter.items.columns:
+        return titles.astype(object)
+    years = pd.to_numeric(inter.items["year"], errors="coerce").astype("float64").to_numpy()  # NA -> nan
+    return np.array(
+        [t if np.isnan(y) else f"{t} ({int(y)})" for t, y in zip(titles, years, strict=True)], dtype=object
+    )
+
+
 def _liked_before(seq: np.ndarray, ratings: np.ndarray, end: int, n_history: int, like_threshold: float) -> np.ndarray:
     """Item indices of the last ``n_history`` liked items among ``seq[:end]`` (fallback: any items)."""
     past, past_r = seq[:end], ratings[:end]
@@ -88,7 +109,7 @@ def _sequences_with_ratings(inter: Interactions) -> tuple[list[np.ndarray], list
 def user_histories(
     inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float = 4.0
 ) -> list[str]:
-    """History text of each user: their last ``n_history`` liked titles in ``inter``.
+    """History text of each user: their last ``n_history`` liked titles (with years) in ``inter``.
 
     Args:
         inter: the interactions the history comes from (the training data).
@@ -101,7 +122,7 @@ def user_histories(
         One string per user.
     """
     seqs, rates = _sequences_with_ratings(inter)
-    titles = inter.items["title"].astype(str).to_numpy() if inter.items is not None else item_texts(inter)
+    titles = history_titles(inter)
     out = []
     for u in np.asarray(users, dtype=np.int64):
         hist = _liked_before(seqs[u], rates[u], len(seqs[u]), n_history, like_threshold)
@@ -113,46 +134,64 @@ def build_pairs(
     train: Interactions,
     n_history: int = 3,
     n_negatives: int = 3,
-    negatives: Literal["uniform", "popularity"] = "uniform",
+    negatives: Literal["uniform", "popularity", "candidates"] = "uniform",
     targets_per_user: int = 1,
     max_users: int | None = None,
     like_threshold: float = 4.0,
     seed: int = 42,
+    candidates: np.ndarray | None = None,
+    positions: Literal["random", "last"] = "random",
 ) -> pd.DataFrame:
     """Training pairs for the click model, built only from ``train`` (no target in its own history).
 
     For each (sampled) user, ``targets_per_user`` positions ``t >= 1`` of their time-ordered
-    sequence are drawn; the item at ``t`` is the positive (label 1) and the history is the last
-    ``n_history`` liked titles strictly before ``t``. ``n_negatives`` items the user never
-    interacted with in ``train`` are drawn uniformly or in proportion to their popularity
-    (label 0) and paired with the same history.
+    sequence are chosen (at random, or the last ones); the item at ``t`` is the positive
+    (label 1) and the history is the last ``n_history`` liked titles strictly before ``t``.
+    ``n_negatives`` items the user never interacted with in ``train`` are paired with the same
+    history (label 0). They are drawn uniformly, in proportion to popularity, or from the user's
+    own candidate list: the items a retriever would hand the re-ranker, so the model learns to
+    separate exactly the items it will be asked to order ("hard" negatives).
 
     Args:
         train: training interactions with an item table.
         n_history: titles per history.
         n_negatives: negatives per positive.
-        negatives: ``"uniform"`` or ``"popularity"`` (proportional to training count + 1).
-        targets_per_user: positives drawn per user (fewer if the user has fewer items).
+        negatives: ``"uniform"``, ``"popularity"`` (proportional to training count + 1) or
+            ``"candidates"`` (uniformly from the user's row of ``candidates``).
+        targets_per_user: positives per user (fewer if the user has fewer items).
         max_users: sample this many users (all users with 2+ items if ``None``).
         like_threshold: minimum rating that counts as liked in the history.
         seed: seed of every draw.
+        candidates: ``(train.n_users, k)`` item indices per user, e.g.
+            ``candidate_lists(EASE().fit(train), train, np.arange(train.n_users), 50)``; needed
+            only for ``negatives="candidates"``.
+        positions: ``"random"`` positions, or the ``"last"`` ones (closest to what comes next).
 
     Returns:
         DataFrame with ``user_idx``, ``item_idx``, ``position`` (index of the target in the
         user's sequence), ``label`` (float 0/1), ``history`` and ``candidate`` text.
 
     Raises:
-        ValueError: unknown ``negatives``, or counts below their minimum.
+        ValueError: an unknown ``negatives`` or ``positions``, counts below their minimum,
+            ``candidates`` missing or of the wrong shape, or a user with too few negatives to draw.
     """
-    if negatives not in ("uniform", "popularity"):
-        raise ValueError(f"negatives={negatives!r}; expected 'uniform' or 'popularity'")
+    if negatives not in ("uniform", "popularity", "candidates"):
+        raise ValueError(f"negatives={negatives!r}; expected 'uniform', 'popularity' or 'candidates'")
+    if positions not in ("random", "last"):
+        raise ValueError(f"positions={positions!r}; expected 'random' or 'last'")
     if n_negatives < 0 or targets_per_user < 1 or n_history < 1:
         raise ValueError(
             f"need n_negatives >= 0, targets_per_user >= 1, n_history >= 1; got {n_negatives}, {targets_per_user}, {n_history}"
         )
+    if negatives == "candidates":
+        if candidates is None:
+            raise ValueError("negatives='candidates' needs candidates=(n_users, k) item indices per user")
+        candidates = np.asarray(candidates)
+        if candidates.ndim != 2 or candidates.shape[0] != train.n_users:
+            raise ValueError(f"candidates must be (train.n_users={train.n_users}, k), got {candidates.shape}")
     rng = np.random.default_rng(seed)
     seqs, rates = _sequences_with_ratings(train)
-    titles = train.items["title"].astype(str).to_numpy()
+    titles = history_titles(train)
     texts = item_texts(train)
     users = np.flatnonzero([len(s) >= 2 for s in seqs])
     if max_users is not None and max_users < len(users):
@@ -163,18 +202,29 @@ def build_pairs(
     for u in users:
         seq, rat = seqs[u], rates[u]
         seen = set(seq.tolist())
-        if train.n_items - len(seen) < n_negatives:
+        if negatives == "candidates":
+            pool = np.array([j for j in candidates[u] if j not in seen])
+            if len(pool) < n_negatives:
+                raise ValueError(f"user index {u} has {len(pool)} unseen candidates; cannot draw {n_negatives} negatives")
+        elif train.n_items - len(seen) < n_negatives:
             raise ValueError(f"user index {u} has rated all but {train.n_items - len(seen)} items; cannot draw {n_negatives} negatives")
-        positions = rng.choice(np.arange(1, len(seq)), size=min(targets_per_user, len(seq) - 1), replace=False)
-        for t in np.sort(positions):
+        n_pos = min(targets_per_user, len(seq) - 1)
+        if positions == "last":
+            chosen = np.arange(len(seq) - n_pos, len(seq))
+        else:
+            chosen = np.sort(rng.choice(np.arange(1, len(seq)), size=n_pos, replace=False))
+        for t in chosen:
             hist = history_text(titles[_liked_before(seq, rat, t, n_history, like_threshold)])
             rows.append((u, seq[t], t, 1.0, hist))
-            drawn: list[int] = []
-            while len(drawn) < n_negatives:  # rejection: a negative is an item the user never had
-                for j in rng.choice(train.n_items, size=2 * n_negatives, p=q):
-                    if j not in seen and j not in drawn and len(drawn) < n_negatives:
-                        drawn.append(int(j))
-            rows.extend((u, j, t, 0.0, hist) for j in drawn)
+            if negatives == "candidates":
+                drawn = rng.choice(pool, size=n_negatives, replace=False).tolist()
+            else:
+                drawn = []
+                while len(drawn) < n_negatives:  # rejection: a negative is an item the user never had
+                    for j in rng.choice(train.n_items, size=2 * n_negatives, p=q):
+                        if j not in seen and j not in drawn and len(drawn) < n_negatives:
+                            drawn.append(int(j))
+            rows.extend((u, int(j), t, 0.0, hist) for j in drawn)
     out = pd.DataFrame(rows, columns=["user_idx", "item_idx", "position", "label", "history"])
     out["candidate"] = texts[out["item_idx"].to_numpy()] if len(out) else []
     return out

@@ -18,7 +18,6 @@ model is retrained on all the training data for that many epochs.
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +27,7 @@ from torch import nn
 from .. import metrics as M
 from ..data import Interactions, split_stratified
 from ..evaluate import top_k
-from ..train import History, get_device, set_seed, train_loop
+from ..train import History, cpu_threads, get_device, set_seed, train_loop
 from .base import Recommender
 
 __all__ = ["BPR", "BiasedMFModule", "MatrixFactorization", "sample_negatives"]
@@ -102,25 +101,6 @@ def sample_negatives(users: np.ndarray, seen: sp.csr_matrix, rng: np.random.Gene
     return neg.astype(np.int64)
 
 
-@contextlib.contextmanager
-def _cpu_threads(n: int | None):
-    """Temporarily run torch CPU ops on ``n`` threads (``None``: leave the setting alone).
-
-    The factor models' steps are tiny (a few thousand embedding rows): handing them to several
-    threads costs more than the work, and on a shared machine a second spinning thread can make
-    an epoch ten times slower. One thread is the fast, reproducible default.
-    """
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _check_positive(name: str, value: float, integer: bool = False, allow_zero: bool = False) -> None:
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, kinds):
@@ -190,7 +170,7 @@ class _FactorModel(Recommender):
         set_seed(self.seed)
         module = self._build(train)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
-        with _cpu_threads(self.num_threads if self.device_.type == "cpu" else None):
+        with cpu_threads(self.num_threads if self.device_.type == "cpu" else None):
             history = self._run_loop(module, optimizer, train, valid, epochs)
         return module, history
 
