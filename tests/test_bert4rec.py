@@ -185,6 +185,22 @@ def test_sampled_loss_reruns_are_identical_and_threads_restored(tiny):
     assert torch.get_num_threads() == before  # training pinned one thread, then gave the setting back
 
 
+def test_save_load_round_trip_restores_identical_scores(tiny, tmp_path):
+    model = BERT4Rec(epochs=2, seed=3, **TINY).fit(tiny)
+    folder = model.save(tmp_path / "b4r")
+    assert sorted(p.name for p in folder.iterdir()) == ["bert4rec.json", "bert4rec.safetensors"]  # no pickle
+    loaded = BERT4Rec.load(folder, model.train_)
+    np.testing.assert_array_equal(loaded.score(), model.score())
+    assert all(getattr(loaded, k) == getattr(model, k) for k in BERT4Rec._SETTINGS)  # hyper-parameters kept
+    with pytest.raises(FileNotFoundError, match="bert4rec.safetensors is missing"):
+        BERT4Rec.load(tmp_path, model.train_)
+    other = _cycle_data(n_items=7)
+    with pytest.raises(ValueError, match="trained on 5 items but train has 7"):
+        BERT4Rec.load(folder, other)
+    with pytest.raises(NotFittedError):
+        BERT4Rec().save(tmp_path / "nothing")
+
+
 def test_bad_inputs(tiny):
     with pytest.raises(NotFittedError):
         BERT4Rec().score([0])

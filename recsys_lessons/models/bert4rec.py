@@ -18,8 +18,11 @@ original), ``"bce"`` (one sampled negative), ``"bce_many"`` (``n_negatives`` neg
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -36,6 +39,8 @@ from .losses import LOSSES, bce_loss, full_softmax_loss, sampled_softmax_loss
 __all__ = ["BERT4Rec", "Bert4RecNet", "merge_interactions", "mask_sequences", "sequence_windows"]
 
 PAD = 0
+WEIGHTS_FILE = "bert4rec.safetensors"
+CONFIG_FILE = "bert4rec.json"
 
 
 def merge_interactions(a: Interactions, b: Interactions) -> Interactions:
@@ -436,3 +441,61 @@ class BERT4Rec(Recommender):
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return self._score_sequences(self.net_, [self.sequences_[u] for u in users], self.device_)
+
+    # -- persistence: safetensors weights + JSON, never pickle ----------------------------------
+    _SETTINGS = (
+        "hidden", "layers", "heads", "max_len", "mask_prob", "last_only", "stride", "dropout", "loss", "n_negatives",
+        "sampler", "epochs", "batch_size", "lr", "weight_decay", "warmup", "grad_clip", "patience", "seed", "num_threads",
+    )
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the network's weights (safetensors) and the hyper-parameters (JSON) to ``folder``.
+
+        The interactions are not saved (they are the user's data); pass them again to :meth:`load`.
+
+        Raises:
+            NotFittedError: before ``fit``.
+        """
+        from safetensors.torch import save_file
+
+        self._check_fitted()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_FILE))
+        settings = {k: getattr(self, k) for k in self._SETTINGS}
+        (folder / CONFIG_FILE).write_text(json.dumps({"n_items": self.net_.n_items, "settings": settings}, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, train: Interactions, device: str | None = None) -> BERT4Rec:
+        """Load a model written by :meth:`save`; it scores from the sequences in ``train``.
+
+        Args:
+            folder: the folder :meth:`save` wrote.
+            train: the interactions the model should read histories from (usually the ones it
+                was fitted on, ``model.train_``).
+            device: see :func:`~recsys_lessons.train.get_device`.
+
+        Raises:
+            FileNotFoundError: a file of the folder is missing.
+            ValueError: ``train`` has a different number of items than the saved model.
+        """
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            if not (folder / name).exists():
+                raise FileNotFoundError(f"{folder / name} is missing; not a folder written by BERT4Rec.save")
+        meta = json.loads((folder / CONFIG_FILE).read_text())
+        train = Recommender._check_train(cls, train)
+        if train.n_items != meta["n_items"]:
+            raise ValueError(f"the model was trained on {meta['n_items']} items but train has {train.n_items}")
+        model = cls(**meta["settings"], device=device, progress=False)
+        net = Bert4RecNet(meta["n_items"], model.hidden, model.layers, model.heads, model.max_len, model.dropout)
+        net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        model.device_ = get_device(device)
+        model.net_ = net.to(model.device_).eval()
+        model.train_ = train
+        model.sequences_ = train.user_sequences()
+        return model
