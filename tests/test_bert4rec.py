@@ -82,6 +82,20 @@ def test_reliability_curve_by_hand():
         reliability_curve(np.array([1.5]), np.array([1]))
 
 
+def test_reliability_curve_quantile_bins_by_hand():
+    # next-item probabilities are all small: equal-count bins resolve them, equal-width ones cannot
+    prob = np.array([0.01, 0.02, 0.03, 0.04])
+    hit = np.array([0, 1, 0, 0])
+    table, ece = reliability_curve(prob, hit, n_bins=2, strategy="quantile")
+    assert table["count"].tolist() == [2, 2]
+    np.testing.assert_allclose(table["mean_pred"], [0.015, 0.035])
+    np.testing.assert_allclose(table["hit_rate"], [0.5, 0.0])
+    assert ece == pytest.approx((2 * 0.485 + 2 * 0.035) / 4)
+    assert len(reliability_curve(prob, hit, n_bins=2)[0]) == 1  # uniform: one bin holds them all
+    with pytest.raises(ValueError, match="strategy='log'"):
+        reliability_curve(prob, hit, strategy="log")
+
+
 # -- sequences and the cloze task -------------------------------------------------------------
 def test_sequence_windows_cut_from_the_end_and_left_pad():
     w = sequence_windows([np.array([0, 1, 2, 3, 4]), np.array([7]), np.array([5, 6])], max_len=3)

@@ -19,6 +19,8 @@ hits") are masked out by passing ``neg_mask`` (``False`` = ignore).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 import torch
@@ -126,23 +128,29 @@ def full_softmax_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return F.cross_entropy(logits.float(), target.long())
 
 
-def reliability_curve(prob: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -> tuple[pd.DataFrame, float]:
+def reliability_curve(
+    prob: np.ndarray, outcome: np.ndarray, n_bins: int = 10, strategy: Literal["uniform", "quantile"] = "uniform"
+) -> tuple[pd.DataFrame, float]:
     """Bin predicted probabilities and compare each bin's mean prediction with its hit rate.
 
-    Bins are equal-width on ``[0, 1]``; empty bins are dropped. The expected calibration error is
+    Bins are equal-width on ``[0, 1]`` (``"uniform"``) or hold equal numbers of predictions
+    (``"quantile"``: resolution where the predictions are, e.g. next-item probabilities that all
+    lie below 0.05); empty bins are dropped. The expected calibration error is
     ``ECE = Σ_b (n_b / n) · |mean_pred_b - hit_rate_b|``.
 
     Args:
         prob: predicted probabilities in ``[0, 1]``, any shape.
         outcome: 0/1 outcomes of the same shape.
         n_bins: number of bins (>= 1).
+        strategy: ``"uniform"`` or ``"quantile"`` bin edges (as scikit-learn's ``calibration_curve``).
 
     Returns:
         ``(table, ece)``: a DataFrame with ``bin_low``, ``bin_high``, ``mean_pred``, ``hit_rate``,
         ``count`` per non-empty bin, and the ECE.
 
     Raises:
-        ValueError: different shapes, probabilities outside ``[0, 1]``, or ``n_bins`` < 1.
+        ValueError: different shapes, probabilities outside ``[0, 1]``, ``n_bins`` < 1 or an
+            unknown ``strategy``.
     """
     p = np.asarray(prob, dtype=np.float64).ravel()
     y = np.asarray(outcome, dtype=np.float64).ravel()
@@ -152,7 +160,13 @@ def reliability_curve(prob: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -
         raise ValueError("probabilities must lie in [0, 1]")
     if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins={n_bins!r}; expected a positive integer")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    elif strategy == "quantile":
+        edges = np.quantile(p, np.linspace(0.0, 1.0, n_bins + 1)) if p.size else np.linspace(0.0, 1.0, n_bins + 1)
+        edges[0], edges[-1] = 0.0, 1.0
+    else:
+        raise ValueError(f"strategy={strategy!r}; expected 'uniform' or 'quantile'")
     which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
     count = np.bincount(which, minlength=n_bins)
     sum_p = np.bincount(which, weights=p, minlength=n_bins)
