@@ -35,7 +35,7 @@ def test_moving_controls_updates_the_html(tiny):
     ex = _explorer(tiny, show=2)
     ex.user.value = 1  # user 3, whose held-out item is not among the candidates
     assert "not among the candidates" in ex.html.value
-    assert "Liked: Movie C; Movie D" in ex.html.value  # user 3's liked history (B was rated 2)
+    assert "Liked: Movie C (1992); Movie D (1993)" in ex.html.value  # user 3's liked history (B was rated 2)
     ex.show.value = 1
     assert ex.html.value.count("<tr") == 2  # one row per table
 
