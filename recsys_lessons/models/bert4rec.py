@@ -287,10 +287,6 @@ class BERT4Rec(Recommender):
             raise ValueError(f"max_len={self.max_len!r}; expected at least 2")
         if not 0.0 < self.mask_prob <= 1.0:
             raise ValueError(f"mask_prob={self.mask_prob!r}; expected a number in (0, 1]")
-        if not 0.0 <= self.last_only <= 1.0:
-            raise ValueError(f"last_only={self.last_only!r}; expected a number in [0, 1]")
-        if self.stride is not None and not 1 <= self.stride <= self.max_len:
-            raise ValueError(f"stride={self.stride!r}; expected None or an integer in [1, max_len={self.max_len}]")
         if self.n_negatives < 1:
             raise ValueError(f"n_negatives={self.n_negatives!r}; expected at least 1")
         if self.epochs < 1 or self.batch_size < 1:
@@ -488,10 +484,10 @@ class BERT4Rec(Recommender):
             if not (folder / name).exists():
                 raise FileNotFoundError(f"{folder / name} is missing; not a folder written by BERT4Rec.save")
         meta = json.loads((folder / CONFIG_FILE).read_text())
-        train = Recommender._check_train(cls, train)
+        model = cls(**meta["settings"], device=device, progress=False)
+        train = model._check_train(train)
         if train.n_items != meta["n_items"]:
             raise ValueError(f"the model was trained on {meta['n_items']} items but train has {train.n_items}")
-        model = cls(**meta["settings"], device=device, progress=False)
         net = Bert4RecNet(meta["n_items"], model.hidden, model.layers, model.heads, model.max_len, model.dropout)
         net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         model.device_ = get_device(device)
