@@ -13,7 +13,7 @@ from .data import (
     split_last_item,
     split_stratified,
 )
-from .evaluate import compare, evaluate, evaluate_by_segment, top_k
+from .evaluate import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
 from .train import budget, get_device, set_seed
 
 __version__ = "0.1.0"
@@ -28,6 +28,7 @@ __all__ = [
     "evaluate_by_segment",
     "get_device",
     "load_movielens",
+    "paired_bootstrap",
     "set_seed",
     "split_by_time",
     "split_cold_items",

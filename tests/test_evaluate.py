@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from recsys_lessons import metrics as M
 from recsys_lessons.data import split_stratified
-from recsys_lessons.evaluate import compare, evaluate, evaluate_by_segment, top_k
+from recsys_lessons.evaluate import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
 from recsys_lessons.models import NotFittedError, Popularity, RandomRecommender
 
 
@@ -151,3 +151,38 @@ def test_recent_popularity_counts_only_the_window(tiny):
     assert model.popularity_.tolist() == [0, 2, 2, 1, 1]
     with pytest.raises(ValueError, match="days=0"):
         RecentPopularity(days=0)
+
+
+def test_paired_bootstrap_matches_a_resampling_loop_and_scipy():
+    rng = np.random.default_rng(3)
+    a = (rng.random(300) < 0.3) * rng.random(300)  # sparse per-user NDCG-like scores
+    b = (rng.random(300) < 0.2) * rng.random(300)
+    mean, low, high = paired_bootstrap(a, b, n_resamples=4000, confidence=0.9, seed=7)
+    # brute force with the same draws: one resample at a time
+    draws = np.random.default_rng(7).integers(0, 300, size=(4000, 300))
+    loop = np.array([np.mean([a[i] - b[i] for i in row]) for row in draws])
+    assert mean == pytest.approx(np.mean(a - b))
+    assert (low, high) == pytest.approx(tuple(np.quantile(loop, [0.05, 0.95])))
+    # an independent implementation agrees up to resampling noise
+    from scipy.stats import bootstrap
+
+    ref = bootstrap((a - b,), np.mean, n_resamples=4000, confidence_level=0.9, method="percentile", random_state=1)
+    width = high - low
+    assert low == pytest.approx(ref.confidence_interval.low, abs=0.05 * width)
+    assert high == pytest.approx(ref.confidence_interval.high, abs=0.05 * width)
+    assert low < mean < high
+
+
+def test_paired_bootstrap_constant_difference_and_bad_inputs():
+    a = np.array([0.5, 0.2, 0.9, 0.0])
+    assert paired_bootstrap(a + 0.25, a) == pytest.approx((0.25, 0.25, 0.25))
+    with pytest.raises(ValueError, match=r"shapes \(4,\) and \(3,\)"):
+        paired_bootstrap(a, a[:3])
+    with pytest.raises(ValueError, match="no users"):
+        paired_bootstrap(np.array([]), np.array([]))
+    with pytest.raises(ValueError, match="finite"):
+        paired_bootstrap(a, np.array([0.1, np.nan, 0.2, 0.3]))
+    with pytest.raises(ValueError, match="confidence=1.5"):
+        paired_bootstrap(a, a, confidence=1.5)
+    with pytest.raises(ValueError, match="n_resamples=0"):
+        paired_bootstrap(a, a, n_resamples=0)
