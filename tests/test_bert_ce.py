@@ -21,6 +21,7 @@ from recsys_lessons.models.bert_ce import (
     click_loss,
     cosine_scores,
     history_text,
+    history_items,
     history_titles,
     item_texts,
     user_histories,
@@ -72,6 +73,17 @@ def test_history_text_and_item_texts(tiny):
     # the history shows each title with its year, as MovieLens writes titles
     assert user_histories(tiny, [0], n_history=3) == ["Liked: Movie A (1990); Movie B (1991)"]
     assert user_histories(tiny, [0], n_history=1) == ["Liked: Movie B (1991)"]
+
+
+def test_history_items_are_the_films_of_the_history_text(tiny):
+    # user index 2 rated B=2, C=5, D=4 in time order: liked C, D (indices 2, 3), oldest first
+    hist = history_items(tiny, [0, 2, 3], n_history=3)
+    assert [h.tolist() for h in hist] == [[0, 1], [2, 3], [4]]
+    assert [h.tolist() for h in history_items(tiny, [2], n_history=1)] == [[3]]
+    with pytest.raises(ValueError, match=r"user indices \[9\] outside \[0, 4\)"):
+        history_items(tiny, [0, 9])
+    with pytest.raises(ValueError, match="n_history=0"):
+        user_histories(tiny, [0], n_history=0)
 
 
 def test_build_pairs_no_leak_and_negatives_unseen(ml100k):

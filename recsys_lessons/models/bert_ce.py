@@ -45,6 +45,7 @@ __all__ = [
     "click_loss",
     "cosine_scores",
     "embed_texts",
+    "history_items",
     "history_text",
     "history_titles",
     "item_texts",
@@ -106,6 +107,37 @@ def _sequences_with_ratings(inter: Interactions) -> tuple[list[np.ndarray], list
     return np.split(f["item_idx"].to_numpy(), splits), np.split(f["rating"].to_numpy(), splits)
 
 
+def history_items(
+    inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float = 4.0
+) -> list[np.ndarray]:
+    """Item indices of each user's history: their last ``n_history`` liked items in ``inter``, oldest first.
+
+    These are the films :func:`user_histories` writes as text, for code that needs their
+    attributes (release year, genres) rather than their titles.
+
+    Args:
+        inter: the interactions the history comes from (the training data).
+        users: user indices.
+        n_history: items per history.
+        like_threshold: minimum rating that counts as liked (if a user liked nothing, their last
+            items are used whatever the rating).
+
+    Returns:
+        One array of item indices per user.
+
+    Raises:
+        ValueError: ``n_history`` below 1, or a user index outside ``[0, inter.n_users)``.
+    """
+    if n_history < 1:
+        raise ValueError(f"n_history={n_history!r}; expected at least 1")
+    users = np.asarray(users, dtype=np.int64)
+    bad = users[(users < 0) | (users >= inter.n_users)]
+    if len(bad):
+        raise ValueError(f"user indices {bad[:5].tolist()} outside [0, {inter.n_users})")
+    seqs, rates = _sequences_with_ratings(inter)
+    return [_liked_before(seqs[u], rates[u], len(seqs[u]), n_history, like_threshold) for u in users]
+
+
 def user_histories(
     inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float = 4.0
 ) -> list[str]:
@@ -120,14 +152,12 @@ def user_histories(
 
     Returns:
         One string per user.
+
+    Raises:
+        ValueError: see :func:`history_items`.
     """
-    seqs, rates = _sequences_with_ratings(inter)
     titles = history_titles(inter)
-    out = []
-    for u in np.asarray(users, dtype=np.int64):
-        hist = _liked_before(seqs[u], rates[u], len(seqs[u]), n_history, like_threshold)
-        out.append(history_text(titles[hist]))
-    return out
+    return [history_text(titles[hist]) for hist in history_items(inter, users, n_history, like_threshold)]
 
 
 def build_pairs(
