@@ -141,17 +141,12 @@ def history_items(
 def user_histories(
     inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float = 4.0
 ) -> list[str]:
-    """History text of each user: their last ``n_history`` liked titles (with years) in ``inter``.
+    """History text of each user: the titles (with years) of :func:`history_items`, oldest first.
 
-    Args:
-        inter: the interactions the history comes from (the training data).
-        users: user indices.
-        n_history: titles per history.
-        like_threshold: minimum rating that counts as liked (if a user liked nothing, their last
-            items are used whatever the rating).
+    The arguments are those of :func:`history_items`.
 
     Returns:
-        One string per user.
+        One string per user, e.g. ``"Liked: Kolya (1996); Heat (1995)"``.
 
     Raises:
         ValueError: see :func:`history_items`.
