@@ -73,6 +73,9 @@ def test_history_text_and_item_texts(tiny):
     # the history shows each title with its year, as MovieLens writes titles
     assert user_histories(tiny, [0], n_history=3) == ["Liked: Movie A (1990); Movie B (1991)"]
     assert user_histories(tiny, [0], n_history=1) == ["Liked: Movie B (1991)"]
+    # like_threshold=None: the last film watched, whatever its rating, and the text says so
+    assert history_text(["A"], liked=False) == "Watched: A"
+    assert user_histories(tiny, [0], n_history=1, like_threshold=None) == ["Watched: Movie C (1992)"]
 
 
 def test_history_items_are_the_films_of_the_history_text(tiny):
@@ -80,6 +83,8 @@ def test_history_items_are_the_films_of_the_history_text(tiny):
     hist = history_items(tiny, [0, 2, 3], n_history=3)
     assert [h.tolist() for h in hist] == [[0, 1], [2, 3], [4]]
     assert [h.tolist() for h in history_items(tiny, [2], n_history=1)] == [[3]]
+    # without a threshold, the last items in time order whatever the rating (B=2 included)
+    assert [h.tolist() for h in history_items(tiny, [2], n_history=3, like_threshold=None)] == [[1, 2, 3]]
     with pytest.raises(ValueError, match=r"user indices \[9\] outside \[0, 4\)"):
         history_items(tiny, [0, 9])
     with pytest.raises(ValueError, match="n_history=0"):
@@ -102,6 +107,10 @@ def test_build_pairs_no_leak_and_negatives_unseen(ml100k):
         assert 1 <= len(listed) <= 3
     for row in pairs[pairs.label == 0].itertuples():
         assert row.item_idx not in set(seqs[row.user_idx])  # a negative is never a user's item
+    # without a like threshold the history is the item just before the target
+    last = build_pairs(train, n_history=1, like_threshold=None, max_users=60, seed=1)
+    for row in last[last.label == 1].itertuples():
+        assert row.history == "Watched: " + titles[seqs[row.user_idx][row.position - 1]]
     # every negative shares its positive's history
     assert (pairs.groupby(["user_idx", "position"]).history.nunique() == 1).all()
     # popularity sampling draws more popular negatives than uniform sampling

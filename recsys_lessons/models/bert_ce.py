@@ -68,9 +68,16 @@ def item_texts(inter: Interactions) -> np.ndarray:
     return np.asarray(text_item_texts(inter), dtype=object)
 
 
-def history_text(titles: Sequence[str]) -> str:
-    """The user side of a pair: ``"Liked: A; B; C"`` (oldest first, most recent last)."""
-    return "Liked: " + "; ".join(titles) if len(titles) else "Liked: nothing yet"
+def history_text(titles: Sequence[str], liked: bool = True) -> str:
+    """The user side of a pair: ``"Liked: A; B; C"`` (oldest first, most recent last).
+
+    Args:
+        titles: the history's titles.
+        liked: whether the titles are liked films (``"Liked: ..."``) or the last ones watched,
+            whatever the rating (``"Watched: ..."``); the text should say which.
+    """
+    label = "Liked" if liked else "Watched"
+    return f"{label}: " + "; ".join(titles) if len(titles) else f"{label}: nothing yet"
 
 
 def history_titles(inter: Interactions) -> np.ndarray:
@@ -93,9 +100,16 @@ def history_titles(inter: Interactions) -> np.ndarray:
     )
 
 
-def _liked_before(seq: np.ndarray, ratings: np.ndarray, end: int, n_history: int, like_threshold: float) -> np.ndarray:
-    """Item indices of the last ``n_history`` liked items among ``seq[:end]`` (fallback: any items)."""
+def _liked_before(
+    seq: np.ndarray, ratings: np.ndarray, end: int, n_history: int, like_threshold: float | None
+) -> np.ndarray:
+    """Item indices of the last ``n_history`` liked items among ``seq[:end]`` (fallback: any items).
+
+    ``like_threshold=None`` takes the last items whatever their rating.
+    """
     past, past_r = seq[:end], ratings[:end]
+    if like_threshold is None:
+        return past[-n_history:] if n_history else past[:0]
     liked = past[past_r >= like_threshold]
     chosen = liked if len(liked) else past
     return chosen[-n_history:] if n_history else chosen[:0]
@@ -108,7 +122,7 @@ def _sequences_with_ratings(inter: Interactions) -> tuple[list[np.ndarray], list
 
 
 def history_items(
-    inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float = 4.0
+    inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float | None = 4.0
 ) -> list[np.ndarray]:
     """Item indices of each user's history: their last ``n_history`` liked items in ``inter``, oldest first.
 
@@ -120,7 +134,8 @@ def history_items(
         users: user indices.
         n_history: items per history.
         like_threshold: minimum rating that counts as liked (if a user liked nothing, their last
-            items are used whatever the rating).
+            items are used whatever the rating); ``None`` for the last items watched, whatever
+            the rating (the most recent film carries the most signal about the next one).
 
     Returns:
         One array of item indices per user.
@@ -139,20 +154,22 @@ def history_items(
 
 
 def user_histories(
-    inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float = 4.0
+    inter: Interactions, users: np.ndarray | Sequence[int], n_history: int = 3, like_threshold: float | None = 4.0
 ) -> list[str]:
     """History text of each user: the titles (with years) of :func:`history_items`, oldest first.
 
     The arguments are those of :func:`history_items`.
 
     Returns:
-        One string per user, e.g. ``"Liked: Kolya (1996); Heat (1995)"``.
+        One string per user, e.g. ``"Liked: Kolya (1996); Heat (1995)"`` (``"Watched: ..."`` when
+        ``like_threshold`` is ``None``).
 
     Raises:
         ValueError: see :func:`history_items`.
     """
     titles = history_titles(inter)
-    return [history_text(titles[hist]) for hist in history_items(inter, users, n_history, like_threshold)]
+    liked = like_threshold is not None
+    return [history_text(titles[hist], liked) for hist in history_items(inter, users, n_history, like_threshold)]
 
 
 def build_pairs(
@@ -162,7 +179,7 @@ def build_pairs(
     negatives: Literal["uniform", "popularity", "candidates"] = "uniform",
     targets_per_user: int = 1,
     max_users: int | None = None,
-    like_threshold: float = 4.0,
+    like_threshold: float | None = 4.0,
     seed: int = 42,
     candidates: np.ndarray | None = None,
     positions: Literal["random", "last"] = "random",
@@ -185,7 +202,8 @@ def build_pairs(
             ``"candidates"`` (uniformly from the user's row of ``candidates``).
         targets_per_user: positives per user (fewer if the user has fewer items).
         max_users: sample this many users (all users with 2+ items if ``None``).
-        like_threshold: minimum rating that counts as liked in the history.
+        like_threshold: minimum rating that counts as liked in the history; ``None`` for the
+            last items watched whatever the rating (see :func:`history_items`).
         seed: seed of every draw.
         candidates: ``(train.n_users, k)`` item indices per user, e.g.
             ``candidate_lists(EASE().fit(train), train, np.arange(train.n_users), 50)``; needed
@@ -239,7 +257,7 @@ def build_pairs(
         else:
             chosen = np.sort(rng.choice(np.arange(1, len(seq)), size=n_pos, replace=False))
         for t in chosen:
-            hist = history_text(titles[_liked_before(seq, rat, t, n_history, like_threshold)])
+            hist = history_text(titles[_liked_before(seq, rat, t, n_history, like_threshold)], like_threshold is not None)
             rows.append((u, seq[t], t, 1.0, hist))
             if negatives == "candidates":
                 drawn = rng.choice(pool, size=n_negatives, replace=False).tolist()
@@ -481,7 +499,7 @@ class CrossEncoder:
         users: np.ndarray,
         candidates: np.ndarray,
         n_history: int = 3,
-        like_threshold: float = 4.0,
+        like_threshold: float | None = 4.0,
         progress: bool | None = None,
     ) -> np.ndarray:
         """Logits of each user's candidate items, history text taken from ``train``.
@@ -490,6 +508,8 @@ class CrossEncoder:
             train: interactions the histories come from.
             users: ``(n,)`` user indices.
             candidates: ``(n, k)`` item indices.
+            n_history, like_threshold: the history text, as in :func:`user_histories`; use the
+                settings the encoder was trained with.
 
         Returns:
             ``(n, k)`` logits.
@@ -545,7 +565,7 @@ class CrossEncoderReranker(Recommender):
         encoder: a :class:`CrossEncoder` (fine-tuned or not).
         k: candidates per user.
         n_history: titles in the history text.
-        like_threshold: minimum rating counted as liked.
+        like_threshold: minimum rating counted as liked (``None``: the last items, any rating).
         progress: show a progress bar while scoring.
     """
 
@@ -553,7 +573,7 @@ class CrossEncoderReranker(Recommender):
 
     def __init__(
         self, candidates: Recommender, encoder: CrossEncoder, k: int = 50, n_history: int = 3,
-        like_threshold: float = 4.0, progress: bool = True,
+        like_threshold: float | None = 4.0, progress: bool = True,
     ) -> None:
         self.candidates = candidates
         self.encoder = encoder
