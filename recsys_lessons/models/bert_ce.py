@@ -108,9 +108,7 @@ def _liked_before(
     ``like_threshold=None`` takes the last items whatever their rating.
     """
     past, past_r = seq[:end], ratings[:end]
-    if like_threshold is None:
-        return past[-n_history:] if n_history else past[:0]
-    liked = past[past_r >= like_threshold]
+    liked = past if like_threshold is None else past[past_r >= like_threshold]
     chosen = liked if len(liked) else past
     return chosen[-n_history:] if n_history else chosen[:0]
 
