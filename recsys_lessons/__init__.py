@@ -13,7 +13,7 @@ from .data import (
     split_last_item,
     split_stratified,
 )
-from .evaluate import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
+from .evaluation import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
 from .train import budget, get_device, set_seed
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 Conventions for the ranking metrics:
 
 * ``ranked`` is an integer array of shape ``(n_users, >= k)``: row ``u`` holds item indices in
-  ranked order (best first), as :func:`recsys_lessons.evaluate.top_k` returns them.
+  ranked order (best first), as :func:`recsys_lessons.evaluation.top_k` returns them.
 * ``relevant`` says which items are relevant to each user: a SciPy sparse matrix or a dense array
   of shape ``(n_users, n_items)`` where any non-zero entry is relevant (binary relevance), or a
   list of ``n_users`` collections of item indices.

@@ -57,7 +57,7 @@ def metric_bars(
     """Grouped bars: one group per metric, one bar per model (a row of ``table``), values on top.
 
     Args:
-        table: models x metrics, as returned by :func:`~recsys_lessons.evaluate.compare`.
+        table: models x metrics, as returned by :func:`~recsys_lessons.evaluation.compare`.
         metrics: the columns to plot, in order.
         reference: optional ``{label: value}`` of the first metric (e.g. published NDCG@10
             figures on the same protocol), drawn as dashed lines across that metric's group.

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from recsys_lessons.data import Dataset, Interactions, split_last_item
-from recsys_lessons.evaluate import evaluate
+from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import NotFittedError, Popularity
 from recsys_lessons.models.bert4rec import BERT4Rec, mask_sequences, merge_interactions, sequence_windows
 from recsys_lessons.models.losses import bce_loss, full_softmax_loss, reliability_curve, sampled_softmax_loss

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recsys_lessons.evaluate import evaluate
+from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import EASE, NotFittedError, Popularity
 from recsys_lessons.models.ease import ease_weights
 

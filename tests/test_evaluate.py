@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from recsys_lessons import metrics as M
 from recsys_lessons.data import split_stratified
-from recsys_lessons.evaluate import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
+from recsys_lessons.evaluation import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
 from recsys_lessons.models import NotFittedError, Popularity, RandomRecommender
 
 

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import torch
 
 from recsys_lessons import metrics as M
-from recsys_lessons.evaluate import evaluate
+from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import BPR, MatrixFactorization, NotFittedError, Popularity
 from recsys_lessons.models.mf import sample_negatives
 

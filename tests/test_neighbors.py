@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recsys_lessons.data import split_last_item
-from recsys_lessons.evaluate import evaluate
+from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import ItemKNN, LastItemKNN, NotFittedError, Popularity, UserKNN
 from recsys_lessons.models.neighbors import cosine_similarity, keep_top_k
 

@@ -434,7 +434,7 @@ def evaluate_cold_start(
         train: training interactions.
         test: held-out interactions on the same index.
         k: cut-off (at most the number of cold items).
-        metrics: ranking metric names of :data:`~recsys_lessons.evaluate.RANKING_METRICS`.
+        metrics: ranking metric names of :data:`~recsys_lessons.evaluation.RANKING_METRICS`.
         relevance_threshold: minimum rating that counts as relevant (``None``: every test rating).
         seed: seed of the tie-breaking order.
         batch_size: users scored per call to ``model.score``.
@@ -448,7 +448,7 @@ def evaluate_cold_start(
         KeyError: unknown metric name.
         NotFittedError: an unfitted model.
     """
-    from ..evaluate import RANKING_METRICS, _check_same_index
+    from ..evaluation import RANKING_METRICS, _check_same_index
 
     _check_same_index(train, test)
     model._check_fitted()

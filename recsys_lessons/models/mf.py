@@ -26,7 +26,7 @@ from torch import nn
 
 from .. import metrics as M
 from ..data import Interactions, split_stratified
-from ..evaluate import top_k
+from ..evaluation import top_k
 from ..train import History, cpu_threads, get_device, set_seed, train_loop
 from .base import Recommender
 

@@ -15,9 +15,9 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from . import metrics as M
-from .data import Interactions
-from .train import get_device
+from .. import metrics as M
+from ..data import Interactions
+from ..train import get_device
 
 __all__ = ["RANKING_METRICS", "compare", "evaluate", "evaluate_by_segment", "paired_bootstrap", "rank_users", "top_k"]
 

@@ -14,8 +14,8 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from .data import Interactions
-from .models.base import NotFittedError, Recommender
+from ..data import Interactions
+from ..models.base import NotFittedError, Recommender
 
 __all__: list[str] = ["MoreLikeThis", "QueryBox", "RecommendationExplorer", "RerankExplorer"]
 
@@ -430,7 +430,7 @@ class RerankExplorer:
         show: int = 10,
         n_history: int = 5,
     ) -> None:
-        from .models.bert_ce import user_histories
+        from ..models.bert_ce import user_histories
 
         users = np.asarray(users, dtype=np.int64)
         candidates = np.asarray(candidates, dtype=np.int64)
