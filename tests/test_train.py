@@ -48,6 +48,8 @@ def test_budget(monkeypatch):
     assert budget() == "ci"
     monkeypatch.delenv("RECSYS_LESSONS_BUDGET")
     assert budget() == "full"
+    monkeypatch.setenv("RECSYS_LESSONS_BUDGET", " Long ")
+    assert budget() == "long"
     monkeypatch.setenv("RECSYS_LESSONS_BUDGET", "huge")
     with pytest.raises(ValueError, match="'huge'"):
         budget()
