@@ -9,12 +9,13 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab test unit nbval execute doctor constraints clean
+.PHONY: help install data lab test unit nbval execute reproduce doctor constraints clean
 
 help:
 	@echo "make lab        set up (.venv, packages, MovieLens 100K) and open JupyterLab on notebooks/"
 	@echo "make test       set up, then run the unit tests and execute every notebook (CI budget)"
 	@echo "make execute    re-run every notebook in the full budget and save the outputs"
+	@echo "make reproduce  re-run every notebook (full budget) in build/ and check every number matches the committed outputs"
 	@echo "make data       fetch and verify MovieLens 100K into data/"
 	@echo "make doctor     print versions, device, data status; check the bundled BERT loads"
 	@echo "make clean      remove .venv, caches and executed-notebook checkpoints (keeps data/)"
@@ -60,6 +61,12 @@ execute: data
 		RECSYS_LESSONS_BUDGET=full $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
 	done
+
+# Re-executes every lesson in a scratch copy (full budget: compared number by number with the
+# committed outputs; ci budget: measured only), and writes each lesson's time and peak memory into
+# benchmarks/RESULTS.md. Run it before committing re-executed notebooks.
+reproduce: data
+	$(BIN)/python -m recsys_lessons.reproduce --budgets full,ci --results benchmarks/RESULTS.md $(REPRODUCE_ARGS)
 
 constraints: install
 	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new

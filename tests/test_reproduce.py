@@ -1,0 +1,115 @@
+"""`make reproduce`: numbers extracted from outputs, timings left out, cells matched by source."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from recsys_lessons.reproduce import compare_notebooks, extract_numbers, run_notebook, write_resources
+
+TABLE = (
+    "<style>.dataframe th {{ text-align: right; }}</style><table><thead>"
+    "<tr><th></th><th>ndcg@10</th><th>fit seconds</th></tr></thead><tbody>"
+    "<tr><th>EASE</th><td>{ndcg}</td><td>{secs}</td></tr>"
+    "<tr><th>Popularity</th><td>0.2508</td><td>0.01</td></tr></tbody></table>"
+)
+
+
+def lesson(ndcg: str = "0.4811", secs: str = "1.02", pairs: str = "18,860", extra_cell: bool = False) -> dict:
+    cells = [new_markdown_cell("# A lesson")]
+    if extra_cell:
+        cells.append(new_code_cell("print(7)", outputs=[new_output("stream", name="stdout", text="7 items\n")]))
+    cells += [
+        new_code_cell(
+            "fit()",
+            outputs=[
+                new_output("stream", name="stdout", text=f"trained on {pairs} pairs in {secs} s (33.9 pairs/s)\n"),
+                new_output("stream", name="stderr", text="100%|██████| 590/590 [00:12<00:00, 47.1it/s] 7\n"),
+            ],
+        ),
+        new_code_cell(
+            "table",
+            outputs=[
+                new_output(
+                    "execute_result",
+                    data={"text/html": TABLE.format(ndcg=ndcg, secs=secs), "text/plain": "ignored when html exists"},
+                    execution_count=2,
+                )
+            ],
+        ),
+        new_code_cell("plt.plot()", outputs=[new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure 640x480>"})]),
+    ]
+    return json.loads(nbformat.writes(new_notebook(cells=cells)))
+
+
+def test_numbers_exclude_timings_rates_stderr_and_pictures():
+    found = [c.numbers for c in extract_numbers(lesson())]
+    # the stdout line keeps the pair count, drops "1.02 s" and "33.9 pairs/s"; the table drops the
+    # "fit seconds" column; stderr and the figure contribute nothing.
+    assert found == [("18860",), ("10", "0.4811", "0.2508")]
+
+
+def test_identical_when_only_timings_differ():
+    result = compare_notebooks(lesson(secs="1.02"), lesson(secs="7.5"))
+    assert result.identical and result.matched == 4
+
+
+def test_metric_change_is_reported_with_cell_and_values():
+    result = compare_notebooks(lesson(), lesson(ndcg="0.4812"))
+    assert not result.identical
+    assert result.differences == ["cell 2: 0.4811 → 0.4812"]
+
+
+def test_thousands_commas_are_one_value():
+    assert compare_notebooks(lesson(pairs="18,860"), lesson(pairs="18860")).identical
+
+
+def test_cells_are_matched_by_source_not_position():
+    # A cell inserted before the others is one difference; the cells after it still pair up.
+    result = compare_notebooks(lesson(), lesson(extra_cell=True))
+    assert result.differences == ["cell 1: new output with 1 numbers"] and result.matched == 4
+
+
+def test_a_cell_that_stops_printing_is_a_difference():
+    fresh = lesson()
+    fresh["cells"][2]["outputs"] = []
+    assert compare_notebooks(lesson(), fresh).differences == ["cell 2: printed 3 numbers before, none now"]
+
+
+def test_not_a_notebook():
+    with pytest.raises(ValueError, match="cells"):
+        extract_numbers({"metadata": {}})
+
+
+def test_write_resources_replaces_only_its_section(tmp_path):
+    from recsys_lessons.reproduce import LessonRun
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## Evaluation\nkept\n")
+    run = LessonRun(tmp_path / "01_cf.ipynb", tmp_path / "x", 95.0, 1536.0, 0)
+    write_resources(results, {"full": [run]})
+    write_resources(results, {"ci": [run], "full": [run]})
+    text = results.read_text()
+    assert text.count("lesson-resources:begin") == 1 and "kept" in text
+    assert "| `01_cf` | 1.6 min | 1.50 GiB | 1.6 min | 1.50 GiB |" in text
+
+
+@pytest.mark.slow
+def test_run_notebook_executes_a_copy_and_measures_it(tmp_path):
+    nb = tmp_path / "lesson.ipynb"
+    cells = [new_code_cell("x = bytearray(200_000_000)\nprint(len(x) // 1_000_000, 'million bytes')")]
+    nbformat.write(new_notebook(cells=cells), nb)
+    run = run_notebook(nb, tmp_path / "scratch", budget="ci")
+    assert run.returncode == 0 and run.peak_mib > 190  # the kernel's allocation is in the peak
+    executed = json.loads(run.executed.read_text())
+    assert [c.numbers for c in extract_numbers(executed)] == [("200",)]
+    assert json.loads(nb.read_text())["cells"][0]["outputs"] == []  # the committed copy is untouched
+
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("raise RuntimeError('boom')")]), broken)
+    assert run_notebook(broken, tmp_path / "scratch", budget="ci").returncode != 0
+    with pytest.raises(ValueError, match="'huge'"):
+        run_notebook(nb, tmp_path / "scratch", budget="huge")
