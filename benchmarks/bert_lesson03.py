@@ -19,7 +19,8 @@ import torch  # noqa: E402
 
 from recsys_lessons import get_device, load_movielens, split_last_item  # noqa: E402
 from recsys_lessons.models.bert4rec import BERT4Rec  # noqa: E402
-from recsys_lessons.models.bert_ce import CrossEncoder, build_pairs  # noqa: E402
+from recsys_lessons.models.bert_ce import CrossEncoder  # noqa: E402
+from recsys_lessons.models.pairs import build_pairs  # noqa: E402
 
 
 def main() -> None:

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .data import Dataset, Interactions, data_dir, file_hash
+
 __all__ = [
     "BUNDLED_SHA256",
     "Encoder",
@@ -56,11 +58,8 @@ def quiet_transformers() -> None:
 
 @lru_cache(maxsize=1)
 def _verified(path: str, size: int, mtime: float) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    # size and mtime are part of the cache key only: a changed file is hashed again.
+    return file_hash(path, "sha256")
 
 
 def bundled_model_dir(verify: bool = True) -> Path:
@@ -276,7 +275,6 @@ def item_texts(items: Any) -> list[str]:
         TypeError: an unsupported type or a non-string entry (its position is named).
         ValueError: no texts, or a table without a ``text`` column.
     """
-    from .data import Dataset, Interactions
 
     if isinstance(items, (Interactions, Dataset)):
         if items.items is None:
@@ -320,7 +318,6 @@ def embedding_cache_path(items: Any, encoder: Encoder, cache_dir: str | os.PathL
         encoder: the encoder.
         cache_dir: cache folder (default ``data_dir()/"embeddings"``).
     """
-    from .data import data_dir
 
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "embeddings"
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(encoder.name).name or encoder.name)[:60]

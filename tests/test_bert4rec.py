@@ -10,8 +10,9 @@ import torch
 from recsys_lessons.data import Dataset, Interactions, split_last_item
 from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import NotFittedError, Popularity
-from recsys_lessons.models.bert4rec import BERT4Rec, mask_sequences, merge_interactions, sequence_windows
-from recsys_lessons.models.losses import bce_loss, full_softmax_loss, reliability_curve, sampled_softmax_loss
+from recsys_lessons.models.bert4rec import BERT4Rec, mask_sequences, sequence_windows
+from recsys_lessons.evaluation import reliability_curve
+from recsys_lessons.models.losses import bce_loss, full_softmax_loss, sampled_softmax_loss
 
 
 def _sig(x):
@@ -176,8 +177,8 @@ def test_validation_keeps_best_epoch_and_history_includes_valid_item():
     assert len(model.history_.valid) >= 1
     assert model.history_.valid[model.history_.best_epoch] == max(model.history_.valid)
     # after fit the model predicts from train + valid: its next item is the test item
-    assert len(model.train_) == len(train) + len(valid)
-    res = evaluate(model, model.train_, test, k=10, metrics=("mrr",))
+    assert model.train_ is train and len(model.observed_) == len(train) + len(valid)
+    res = evaluate(model, model.observed_, test, k=10, metrics=("mrr",))
     assert res["mrr@10"] >= 0.9
 
 
@@ -237,9 +238,26 @@ def test_bad_inputs(tiny):
         BERT4Rec(**TINY).fit(one_each)
 
 
-def test_merge_interactions_rejects_other_index(tiny):
+def test_union_rejects_other_index_and_restores_the_split(tiny):
     other = _cycle_data()
     with pytest.raises(ValueError, match="different indexes"):
-        merge_interactions(tiny, other)
+        tiny.union(other)
+    with pytest.raises(TypeError, match="Interactions"):
+        tiny.union(tiny.frame)
     a, b = split_last_item(tiny)
-    assert len(merge_interactions(a, b)) == len(tiny)
+    both = a.union(b)
+    assert len(both) == len(tiny)
+    assert (both.matrix != tiny.matrix).nnz == 0  # the same ratings in the same cells
+    assert [s.tolist() for s in both.user_sequences()] == [s.tolist() for s in tiny.user_sequences()]
+
+
+def test_fit_with_valid_keeps_train_and_excludes_the_validation_item():
+    data = _cycle_data()
+    train, valid = split_last_item(data)
+    model = BERT4Rec(epochs=2, seed=3, **TINY).fit(train, valid)
+    assert model.train_ is train  # as given
+    assert len(model.observed_) == len(train) + len(valid)
+    for u in np.unique(valid.frame.user_idx):
+        user_id = data.user_ids[u]
+        shown = set(model.recommend(user_id, k=data.n_items).item_id)
+        assert not shown & set(valid.frame.item_id[valid.frame.user_idx == u])

@@ -13,15 +13,13 @@ import torch
 
 from recsys_lessons.data import split_last_item
 from recsys_lessons.models import Popularity
-from recsys_lessons.models.bert_ce import (
-    CrossEncoder,
-    CrossEncoderReranker,
+from recsys_lessons.models.bert_ce import CrossEncoder, CrossEncoderReranker, click_loss
+from recsys_lessons.models.biencoder import cosine_scores
+from recsys_lessons.models.pairs import (
     build_pairs,
     candidate_lists,
-    click_loss,
-    cosine_scores,
-    history_text,
     history_items,
+    history_text,
     history_titles,
     item_texts,
     user_histories,
@@ -195,15 +193,18 @@ def test_cross_encoder_bad_inputs(tiny_bert):
         ce.fit(pd.DataFrame({"history": ["a"], "candidate": ["b"], "label": [2.0]}))
     with pytest.raises(ValueError, match="2 histories but 1"):
         ce.predict(["a", "b"], ["c"])
-    with pytest.raises(ValueError, match="max_length"):
-        CrossEncoder(tiny_bert, max_length=4)
+    with pytest.raises(ValueError, match="max_length=4"):
+        CrossEncoder(tiny_bert, max_length=4).predict(["a"], ["b"])  # checked when the weights load
+    with pytest.raises(TypeError, match="DataFrame"):
+        ce.fit([("a", "b", 1.0)])
 
 
 def test_reranker_reorders_only_the_candidates(tiny, tiny_bert):
     ce = CrossEncoder(tiny_bert, progress=False)
     model = CrossEncoderReranker(Popularity(), ce, k=2, progress=False).fit(tiny)
     scores = model.score()
-    cand = candidate_lists(model.candidates, tiny, np.arange(tiny.n_users), 2)
+    assert not hasattr(model.candidates, "train_")  # the caller's model is not fitted: a clone is
+    cand = candidate_lists(model.candidates_, tiny, np.arange(tiny.n_users), 2)
     for u in range(tiny.n_users):
         finite = np.flatnonzero(np.isfinite(scores[u]))
         assert set(finite) == set(cand[u])  # exactly the candidates survive

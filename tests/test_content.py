@@ -9,13 +9,12 @@ from sklearn.feature_extraction.text import TfidfTransformer
 
 from recsys_lessons.data import Dataset, Interactions, split_cold_items, split_stratified
 from recsys_lessons.models import EASE, Popularity, RandomRecommender
+from recsys_lessons.evaluation import evaluate_cold_start, expected_random_recall
 from recsys_lessons.models.base import NotFittedError
 from recsys_lessons.models.content import (
     EmbeddingProfile,
     GenreProfile,
     TfidfProfile,
-    evaluate_cold_start,
-    expected_random_recall,
     genre_matrix,
     user_weights,
 )
@@ -59,7 +58,7 @@ def test_unknown_weighting_is_rejected(tiny):
     with pytest.raises(ValueError, match="weighting='loved'"):
         user_weights(tiny, "loved")
     with pytest.raises(ValueError, match="weighting='loved'"):
-        GenreProfile(weighting="loved")
+        GenreProfile(weighting="loved").fit(tiny)
 
 
 # -- genre and TF-IDF profiles ------------------------------------------------------------------

@@ -193,7 +193,7 @@ def _fake_pip_from_cache(monkeypatch, tamper: bool = False):
                 fh.seek(1000)
                 fh.write(b"corrupt!")
 
-    monkeypatch.setattr(D, "_pip_download", fake)
+    monkeypatch.setattr(D.sources, "_pip_download", fake)
     return calls
 
 

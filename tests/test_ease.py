@@ -53,16 +53,20 @@ def test_ease_recommend_excludes_seen_and_has_titles(tiny):
 
 
 @pytest.mark.parametrize("lam", [0, -1.0, float("nan")])
-def test_ease_rejects_non_positive_lam(lam):
+def test_ease_rejects_non_positive_lam(lam, tiny):
+    model = EASE(lam=lam)  # stored untouched; checked by fit
+    assert model.get_params()["lam"] is lam
     with pytest.raises(ValueError, match="lam="):
-        EASE(lam=lam)
+        model.fit(tiny)
 
 
-def test_ease_rejects_bad_dropout_and_types():
-    with pytest.raises(ValueError, match="dropout="):
-        EASE(dropout=1.0)
-    with pytest.raises(TypeError, match="lam must be a number"):
-        EASE(lam="500")
+def test_ease_rejects_bad_dropout_and_types(tiny):
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        EASE(dropout=1.0).fit(tiny)
+    with pytest.raises(TypeError, match="lam='500'"):
+        EASE(lam="500").fit(tiny)
+    with pytest.raises(TypeError, match="lam=True"):
+        EASE(lam=True).fit(tiny)
     with pytest.raises(ValueError, match="square"):
         ease_weights(np.ones((2, 3)), 1.0)
 

@@ -150,7 +150,7 @@ def test_recent_popularity_counts_only_the_window(tiny):
     model = RecentPopularity(days=15 / 86_400).fit(tiny)
     assert model.popularity_.tolist() == [0, 2, 2, 1, 1]
     with pytest.raises(ValueError, match="days=0"):
-        RecentPopularity(days=0)
+        RecentPopularity(days=0).fit(tiny)
 
 
 def test_paired_bootstrap_matches_a_resampling_loop_and_scipy():

@@ -54,14 +54,16 @@ def test_mf_predict_bad_indices(tiny):
     [({"dim": 0}, "dim=0"), ({"lr": -1.0}, "lr=-1.0"), ({"valid_fraction": 1.0}, "valid_fraction"),
      ({"epochs": 0}, "epochs=0"), ({"reg": -0.1}, "reg=-0.1")],
 )
-def test_factor_models_reject_bad_hyperparameters(kwargs, match):
+def test_factor_models_reject_bad_hyperparameters(kwargs, match, tiny):
     for cls in (MatrixFactorization, BPR):
         with pytest.raises(ValueError, match=match):
-            cls(**kwargs)
-    with pytest.raises(TypeError, match="dim must be an integer"):
-        BPR(dim=8.0)
+            cls(**kwargs).fit(tiny)
+    with pytest.raises(TypeError, match="dim=8.0"):
+        BPR(dim=8.0).fit(tiny)
+    with pytest.raises(TypeError, match="epochs=True"):
+        BPR(epochs=True).fit(tiny)
     with pytest.raises(ValueError, match="n_negatives=0"):
-        BPR(n_negatives=0)
+        BPR(n_negatives=0).fit(tiny)
 
 
 def test_sample_negatives_never_returns_seen_items():

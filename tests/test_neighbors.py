@@ -95,13 +95,15 @@ def test_last_item_knn_user_without_history_scores_zero(tiny):
 
 
 @pytest.mark.parametrize("cls", [ItemKNN, UserKNN])
-def test_bad_knn_parameters(cls):
+def test_bad_knn_parameters(cls, tiny):
     with pytest.raises(ValueError, match="k=0"):
-        cls(k=0)
+        cls(k=0).fit(tiny)
     with pytest.raises(ValueError, match="shrink=-1"):
-        cls(shrink=-1)
-    with pytest.raises(TypeError, match="shrink must be a number"):
-        cls(shrink="10")
+        cls(shrink=-1).fit(tiny)
+    with pytest.raises(TypeError, match="shrink='10'"):
+        cls(shrink="10").fit(tiny)
+    with pytest.raises(TypeError, match="k=True"):
+        cls(k=True).fit(tiny)
     with pytest.raises(NotFittedError):
         cls().recommend(1)
 

@@ -8,17 +8,65 @@ ever calls ``score``, so a new model needs nothing else.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_scalar
 
 from ..data import Interactions
+from ..evaluation import top_k
 
-__all__ = ["NotFittedError", "Recommender"]
+__all__ = ["NotFittedError", "Recommender", "check_int", "check_number"]
 
 
-class Recommender:
+def check_int(value: object, name: str, min_val: int | None = None, allow_none: bool = False) -> None:
+    """Raise unless ``value`` is an int (not a bool) >= ``min_val`` (or ``None`` when allowed).
+
+    Raises:
+        TypeError: not an int (``True``/``False`` are refused: a bool is not a count).
+        ValueError: below ``min_val``.
+    """
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool):
+        raise TypeError(f"{name}={value!r}; expected an int, not a bool")
+    try:
+        check_scalar(value, name, numbers.Integral, min_val=min_val)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}={value!r}; {exc}") from None
+
+
+def check_number(
+    value: object,
+    name: str,
+    min_val: float | None = None,
+    max_val: float | None = None,
+    include_boundaries: str = "both",
+) -> None:
+    """Raise unless ``value`` is a real number (not a bool) within the bounds.
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: out of bounds (``include_boundaries`` as in ``sklearn.utils.check_scalar``).
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name}={value!r}; expected a number, not a bool")
+    try:
+        check_scalar(value, name, numbers.Real, min_val=min_val, max_val=max_val, include_boundaries=include_boundaries)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}={value!r}; {exc}") from None
+
+
+class Recommender(BaseEstimator):
     """Base class: subclasses implement ``fit`` (setting ``train_``) and ``_score``.
+
+    A scikit-learn estimator: ``__init__`` stores its arguments untouched (so ``get_params``,
+    ``set_params``, ``clone`` and the repr come from :class:`~sklearn.base.BaseEstimator`),
+    ``fit`` validates them and sets the fitted attributes, which end in ``_``.
 
     Attributes:
         train_: the training interactions, set by ``fit``.
@@ -39,6 +87,10 @@ class Recommender:
         if len(train) == 0:
             raise ValueError("fit got an empty Interactions (no ratings to learn from)")
         return train
+
+    def _seen(self) -> sp.csr_matrix:
+        """Items each user already has, excluded by ``recommend(exclude_seen=True)``: ``train_``'s."""
+        return self.train_.matrix
 
     def _check_fitted(self) -> None:
         if getattr(self, "train_", None) is None:
@@ -80,8 +132,10 @@ class Recommender:
 
         Args:
             user_id: raw user id.
-            k: list length (>= 1).
-            exclude_seen: drop items the user rated in the training data.
+            k: list length, an int >= 1; when fewer items are left (``exclude_seen`` removes the
+                user's training items), the table holds all of them.
+            exclude_seen: drop items the user rated in the training data. Items scoring ``-inf``
+                are always dropped.
 
         Returns:
             DataFrame with ``rank``, ``item_id``, ``title`` (when the index has titles) and ``score``.
@@ -89,25 +143,22 @@ class Recommender:
         Raises:
             NotFittedError: before ``fit``.
             KeyError: unknown ``user_id``.
+            TypeError: ``k`` is not an int (``True`` included).
             ValueError: ``k`` < 1.
         """
         self._check_fitted()
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k={k!r}; expected a positive integer")
+        check_int(k, "k", min_val=1)
         u = self.train_.user_index(user_id)
-        scores = self.score([u])[0].astype(np.float64)
+        scores = self.score([u])  # (1, n_items)
+        # A score of -inf means "not recommendable" (e.g. outside a re-ranker's candidates).
+        drop = scores[0] == -np.inf
         if exclude_seen:
-            seen = self.train_.matrix[u].indices
-            scores[seen] = -np.inf
-        k = min(int(k), int(np.isfinite(scores).sum()))
-        top = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=np.int64)
-        top = top[np.lexsort((top, -scores[top]))]  # by score, ties by index: deterministic
+            drop[self._seen()[u].indices] = True
+        # top_k refuses a list longer than what is left: ask for what is left, so the table is shorter.
+        k = min(int(k), int((~drop).sum()))
+        top = top_k(scores, k, sp.csr_matrix(drop[None, :]), device="cpu")[0] if k else np.array([], dtype=np.int64)
         out = pd.DataFrame({"rank": np.arange(1, k + 1), "item_id": self.train_.item_ids[top]})
         if self.train_.items is not None:
             out["title"] = self.train_.items["title"].to_numpy()[top]
-        out["score"] = scores[top]
+        out["score"] = scores[0, top]
         return out
-
-    def __repr__(self) -> str:
-        params = {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import Interactions
-from .base import Recommender
+from .base import Recommender, check_int, check_number
 
 __all__ = ["Popularity", "RandomRecommender", "RecentPopularity"]
 
@@ -41,6 +41,7 @@ class RandomRecommender(Recommender):
         self.seed = seed
 
     def fit(self, train: Interactions) -> RandomRecommender:
+        check_int(self.seed, "seed", min_val=0)
         self.train_ = self._check_train(train)
         self.scores_ = np.random.default_rng(self.seed).random(train.shape, dtype=np.float32)
         return self
@@ -56,17 +57,16 @@ class RecentPopularity(Popularity):
         days: length of the window that ends at the latest training timestamp (> 0).
 
     Raises:
-        ValueError: ``days`` <= 0.
+        ValueError: ``days`` <= 0 (in ``fit``).
     """
 
     name = "recent popularity"
 
     def __init__(self, days: float = 30) -> None:
-        if not days > 0:
-            raise ValueError(f"days={days!r}; expected a positive number of days")
         self.days = days
 
     def fit(self, train: Interactions) -> RecentPopularity:
+        check_number(self.days, "days", min_val=0, include_boundaries="neither")
         self.train_ = self._check_train(train)
         ts = train.frame["timestamp"].to_numpy()
         recent = ts >= ts.max() - self.days * 86_400

@@ -31,28 +31,18 @@ import torch
 from torch import nn
 
 from ..data import Interactions
-from ..metrics import ndcg_at_k
+import scipy.sparse as sp
+
+from ..evaluation import validation_ndcg
 from ..train import History, cpu_threads, get_device, linear_warmup, set_seed, train_loop
-from .base import Recommender
+from .base import Recommender, check_int, check_number
 from .losses import LOSSES, bce_loss, full_softmax_loss, sampled_softmax_loss
 
-__all__ = ["BERT4Rec", "Bert4RecNet", "merge_interactions", "mask_sequences", "sequence_windows"]
+__all__ = ["BERT4Rec", "Bert4RecNet", "mask_sequences", "sequence_windows"]
 
 PAD = 0
 WEIGHTS_FILE = "bert4rec.safetensors"
 CONFIG_FILE = "bert4rec.json"
-
-
-def merge_interactions(a: Interactions, b: Interactions) -> Interactions:
-    """The union of two :class:`Interactions` on the same index (e.g. train + validation).
-
-    Raises:
-        ValueError: the two are on different indexes.
-    """
-    if not (np.array_equal(a.user_ids, b.user_ids) and np.array_equal(a.item_ids, b.item_ids)):
-        raise ValueError("cannot merge Interactions on different indexes; split one Interactions object")
-    frame = pd.concat([a.frame, b.frame], ignore_index=True)
-    return Interactions(frame, a.user_ids, a.item_ids, a.items)
 
 
 def sequence_windows(
@@ -224,7 +214,11 @@ class BERT4Rec(Recommender):
         net_: the trained :class:`Bert4RecNet`.
         history_: the :class:`~recsys_lessons.train.History` of training.
         fit_seconds_: wall-clock training time.
-        sequences_: per-user item sequences the model scores from.
+        observed_: the interactions the model scores from and ``recommend`` excludes:
+            ``train_`` itself, or ``train_.union(valid)`` when ``fit`` got a ``valid`` set
+            (``train_`` is always the ``train`` passed to ``fit``; evaluate against
+            ``observed_`` to mask the validation items too).
+        sequences_: per-user item sequences the model scores from (those of ``observed_``).
     """
 
     name = "bert4rec"
@@ -279,6 +273,19 @@ class BERT4Rec(Recommender):
 
     # -- checks --------------------------------------------------------------------------------
     def _check_params(self) -> None:
+        for name in ("hidden", "layers", "heads", "max_len", "n_negatives", "epochs", "batch_size"):
+            check_int(getattr(self, name), name, min_val=1)
+        check_int(self.stride, "stride", min_val=1, allow_none=True)
+        check_int(self.patience, "patience", min_val=1, allow_none=True)
+        check_int(self.num_threads, "num_threads", min_val=1, allow_none=True)
+        check_int(self.seed, "seed", min_val=0)
+        check_number(self.mask_prob, "mask_prob", min_val=0.0, max_val=1.0, include_boundaries="right")
+        check_number(self.last_only, "last_only", min_val=0.0, max_val=1.0)
+        check_number(self.dropout, "dropout", min_val=0.0, max_val=1.0, include_boundaries="left")
+        check_number(self.lr, "lr", min_val=0.0, include_boundaries="neither")
+        check_number(self.weight_decay, "weight_decay", min_val=0.0)
+        check_number(self.warmup, "warmup", min_val=0.0, max_val=1.0)
+        check_number(self.grad_clip, "grad_clip", min_val=0.0, include_boundaries="neither")
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r}; expected one of {LOSSES}")
         if self.sampler not in (None, "uniform", "popularity"):
@@ -382,13 +389,11 @@ class BERT4Rec(Recommender):
             users = np.flatnonzero(np.diff(rel.indptr))
             if users.size == 0:
                 raise ValueError("valid holds no interaction")
-            seen = train.binary()[users]
+            seen = train.matrix[users]
 
             def validate(model: Bert4RecNet) -> float:
                 scores = self._score_sequences(model, [sequences[u] for u in users], dev)
-                scores[seen.nonzero()] = -np.inf
-                ranked = np.argsort(-scores, axis=1, kind="stable")[:, :10]
-                return float(ndcg_at_k(ranked, rel[users], 10))
+                return validation_ndcg(scores, rel[users], seen, 10)
 
         self.net_ = net
         start = time.perf_counter()
@@ -409,8 +414,10 @@ class BERT4Rec(Recommender):
             )
         self.fit_seconds_ = time.perf_counter() - start
         self.device_ = dev
-        self.train_ = train if valid is None else merge_interactions(train, valid)
-        self.sequences_ = self.train_.user_sequences()
+        self.train_ = train
+        # At test time the validation item is part of the history: score, and exclude, from both.
+        self.observed_ = train if valid is None else train.union(valid)
+        self.sequences_ = self.observed_.user_sequences()
         return self
 
     # -- scoring -------------------------------------------------------------------------------
@@ -434,6 +441,10 @@ class BERT4Rec(Recommender):
                 out[start : start + batch_size] = net.all_scores(h).float().cpu().numpy()
         net.train(was_training)
         return out
+
+    def _seen(self) -> sp.csr_matrix:
+        # The validation items are history too: recommend never returns them.
+        return self.observed_.matrix
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return self._score_sequences(self.net_, [self.sequences_[u] for u in users], self.device_)
@@ -492,6 +503,6 @@ class BERT4Rec(Recommender):
         net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         model.device_ = get_device(device)
         model.net_ = net.to(model.device_).eval()
-        model.train_ = train
+        model.train_ = model.observed_ = train
         model.sequences_ = train.user_sequences()
         return model

@@ -18,7 +18,7 @@ Every model here follows the same three steps, and only the first differs:
 
 Because the item profiles come from the item table (``train.items``), not from ratings, these
 models can score items nobody has rated yet: the cold-start case collaborative filtering cannot
-handle. :func:`evaluate_cold_start` measures exactly that on :func:`~recsys_lessons.data.split_cold_items`.
+handle. :func:`recsys_lessons.evaluation.evaluate_cold_start` measures exactly that on :func:`~recsys_lessons.data.split_cold_items`.
 """
 
 from __future__ import annotations
@@ -29,9 +29,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
 from ..data import Interactions
-from .base import Recommender
+from ..evaluation import top_k
+from ..text import Encoder, _default_encoder, embed_items, item_texts, load_encoder
+from .base import Recommender, check_int
 
 __all__ = [
     "WEIGHTINGS",
@@ -39,8 +43,6 @@ __all__ = [
     "EmbeddingProfile",
     "GenreProfile",
     "TfidfProfile",
-    "evaluate_cold_start",
-    "expected_random_recall",
     "genre_matrix",
     "user_weights",
 ]
@@ -48,14 +50,11 @@ __all__ = [
 WEIGHTINGS = ("centred", "liked", "rating", "binary")
 
 
-def _normalise_rows(m: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
-    """Divide each row by its L2 norm (zero rows stay zero)."""
+def _normalise_rows(m: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
+    """Divide each row by its L2 norm (zero rows stay zero): scikit-learn's ``normalize``, float32."""
     if sp.issparse(m):
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(1))).ravel()
-        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        return sp.csr_matrix(sp.diags(inv) @ m, dtype=np.float32)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0).astype(np.float32)
+        return sp.csr_matrix(normalize(sp.csr_matrix(m, dtype=np.float32), norm="l2"), dtype=np.float32)
+    return normalize(np.asarray(m, dtype=np.float32), norm="l2").astype(np.float32)
 
 
 def _dense(m: np.ndarray | sp.spmatrix) -> np.ndarray:
@@ -121,14 +120,12 @@ def genre_matrix(items: pd.DataFrame) -> tuple[sp.csr_matrix, list[str]]:
     for pos, g in enumerate(lists):
         if not isinstance(g, (list, tuple, np.ndarray)) or not all(isinstance(x, str) for x in g):
             raise TypeError(f"genres of item row {pos} is {g!r}; expected a list of str")
-    genres = sorted({x for g in lists for x in g})
-    col = {g: j for j, g in enumerate(genres)}
-    rows = [i for i, g in enumerate(lists) for _ in g]
-    cols = [col[x] for g in lists for x in g]
-    x = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(lists), len(genres)))
-    x.sum_duplicates()
-    x.data[:] = 1.0  # a genre listed twice is still one genre
-    return x, genres
+    # MultiLabelBinarizer sorts the classes and counts a genre listed twice once.
+    binarizer = MultiLabelBinarizer(sparse_output=True)
+    x = sp.csr_matrix(binarizer.fit_transform(lists), dtype=np.float32)
+    if x.shape[1] != len(binarizer.classes_):  # no item has any genre
+        x = sp.csr_matrix((len(lists), 0), dtype=np.float32)
+    return x, [str(g) for g in binarizer.classes_]
 
 
 class ContentRecommender(Recommender):
@@ -144,14 +141,12 @@ class ContentRecommender(Recommender):
         user_profiles_: L2-normalised user profiles, ``(n_users, d)`` (zero rows for users without ratings).
 
     Raises:
-        ValueError: unknown ``weighting``.
+        ValueError: unknown ``weighting`` (in ``fit``).
     """
 
     name = "content"
 
     def __init__(self, weighting: str = "liked") -> None:
-        if weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting={weighting!r}; expected one of {WEIGHTINGS}")
         self.weighting = weighting
 
     def _item_vectors(self, train: Interactions) -> np.ndarray | sp.csr_matrix:  # pragma: no cover - abstract
@@ -165,6 +160,8 @@ class ContentRecommender(Recommender):
             ValueError: no ratings, or no item table on ``train``.
         """
         self.train_ = None  # stays unfitted if anything below fails
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting={self.weighting!r}; expected one of {WEIGHTINGS}")
         train = self._check_train(train)
         if train.items is None:
             raise ValueError("content models need the item table: build Interactions from a Dataset")
@@ -180,13 +177,13 @@ class ContentRecommender(Recommender):
         return _dense(self.user_profiles_[users] @ self.item_vectors_.T)  # (len(users), n_items)
 
     def _ranked_items(self, scores: np.ndarray, k: int, drop: int | None = None) -> pd.DataFrame:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k={k!r}; expected a positive integer")
-        scores = scores.astype(np.float64)
+        check_int(k, "k", min_val=1)
+        n = len(scores)
+        dropped = np.zeros(n, dtype=bool)
         if drop is not None:
-            scores[drop] = -np.inf
-        k = min(int(k), int(np.isfinite(scores).sum()))
-        top = np.lexsort((np.arange(len(scores)), -scores))[:k]  # by score, ties by index
+            dropped[drop] = True
+        k = min(int(k), n - int(dropped.sum()))
+        top = top_k(scores[None, :], k, sp.csr_matrix(dropped[None, :]), device="cpu")[0]
         items = self.train_.items
         return pd.DataFrame(
             {
@@ -274,9 +271,10 @@ class GenreProfile(ContentRecommender):
 
     def _item_vectors(self, train: Interactions) -> np.ndarray:
         x, self.genres_ = genre_matrix(train.items)  # (n_items, n_genres)
-        df = np.asarray(x.sum(0)).ravel()
-        n = x.shape[0]
-        self.idf_ = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32) if self.idf else np.ones_like(df, np.float32)
+        if self.idf:  # smoothed IDF: ln((1 + n) / (1 + df)) + 1
+            self.idf_ = TfidfTransformer(norm=None, smooth_idf=True).fit(x).idf_.astype(np.float32)
+        else:
+            self.idf_ = np.ones(x.shape[1], np.float32)
         return _dense(x) * self.idf_[None, :]
 
 
@@ -308,18 +306,14 @@ class TfidfProfile(ContentRecommender):
         sublinear_tf: bool = False,
     ) -> None:
         super().__init__(weighting)
-        self.ngram_range = tuple(ngram_range)
+        self.ngram_range = ngram_range
         self.min_df = min_df
         self.stop_words = stop_words
         self.sublinear_tf = sublinear_tf
 
     def _item_vectors(self, train: Interactions) -> sp.csr_matrix:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        from ..text import item_texts
-
         self.vectorizer_ = TfidfVectorizer(
-            ngram_range=self.ngram_range, min_df=self.min_df, stop_words=self.stop_words,
+            ngram_range=tuple(self.ngram_range), min_df=self.min_df, stop_words=self.stop_words,
             sublinear_tf=self.sublinear_tf, dtype=np.float32,
         )
         return self.vectorizer_.fit_transform(item_texts(train.items)).tocsr()  # (n_items, vocab)
@@ -378,8 +372,6 @@ class EmbeddingProfile(ContentRecommender):
         self.centre = centre
 
     def _item_vectors(self, train: Interactions) -> np.ndarray:
-        from ..text import Encoder, _default_encoder, embed_items, load_encoder
-
         if isinstance(self.encoder, Encoder):
             self.encoder_ = self.encoder
         elif self.encoder is None:
@@ -393,105 +385,5 @@ class EmbeddingProfile(ContentRecommender):
         return self.embeddings_ - self.mean_[None, :]  # normalised by fit
 
     def _query_vector(self, query: str) -> np.ndarray:
-        from ..text import embed_items
-
         q = embed_items([query], self.encoder_, cache=False, progress=False)  # (1, dim)
         return q - self.mean_[None, :]
-
-    def __repr__(self) -> str:
-        enc = self.encoder if not hasattr(self.encoder, "name") else self.encoder.name
-        return f"EmbeddingProfile(encoder={enc!r}, weighting={self.weighting!r}, centre={self.centre})"
-
-
-# --------------------------------------------------------------------------------------------
-# The cold-start item protocol
-
-
-def evaluate_cold_start(
-    model: Recommender,
-    train: Interactions,
-    test: Interactions,
-    k: int = 10,
-    metrics: Sequence[str] = ("recall", "ndcg", "precision", "hit_rate"),
-    relevance_threshold: float | None = None,
-    seed: int = 0,
-    batch_size: int = 512,
-) -> pd.Series:
-    """Rank only the cold items (those in ``test`` and absent from ``train``) for each test user.
-
-    The protocol for :func:`~recsys_lessons.data.split_cold_items`: candidates = the items with
-    ratings in ``test`` and none in ``train``; for each user with a relevant test rating, the
-    model ranks the candidates and the top ``k`` is compared with that user's test ratings
-    (all of them, or those >= ``relevance_threshold``).
-
-    Ties are broken at random (seeded, independently per user), never by item id: a model that
-    cannot tell cold items apart (collaborative filtering, popularity: every cold item scores 0)
-    then gets a random ranking, as it should. (In MovieLens low ids are older, more popular
-    movies, so breaking ties by id would smuggle popularity into the ranking.)
-
-    Args:
-        model: a fitted recommender (fitted on ``train``).
-        train: training interactions.
-        test: held-out interactions on the same index.
-        k: cut-off (at most the number of cold items).
-        metrics: ranking metric names of :data:`~recsys_lessons.evaluation.RANKING_METRICS`.
-        relevance_threshold: minimum rating that counts as relevant (``None``: every test rating).
-        seed: seed of the tie-breaking order.
-        batch_size: users scored per call to ``model.score``.
-
-    Returns:
-        Series such as ``{"recall@10": ..., "ndcg@10": ...}``, plus ``users`` and ``candidates``.
-
-    Raises:
-        ValueError: different indexes, no cold item in ``test``, ``k`` outside 1..n_cold, no
-            relevant test rating, or NaN scores.
-        KeyError: unknown metric name.
-        NotFittedError: an unfitted model.
-    """
-    from ..evaluation import RANKING_METRICS, _check_same_index
-
-    _check_same_index(train, test)
-    model._check_fitted()
-    unknown = [m for m in metrics if m not in RANKING_METRICS]
-    if unknown:
-        raise KeyError(f"unknown metrics {unknown}; choose from {list(RANKING_METRICS)}")
-    cold = np.setdiff1d(np.unique(test.frame["item_idx"].to_numpy()), np.unique(train.frame["item_idx"].to_numpy()))
-    if cold.size == 0:
-        raise ValueError("test has no cold item (every test item also appears in train); use split_cold_items")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= cold.size:
-        raise ValueError(f"k={k!r}; expected an integer in 1..{cold.size} (the number of cold items)")
-    rel = test.matrix[:, cold]  # (n_users, n_cold): columns are candidate positions
-    if relevance_threshold is not None:
-        rel = (rel >= relevance_threshold).astype(np.float32)
-    rel = sp.csr_matrix(rel)
-    rel.eliminate_zeros()
-    users = np.flatnonzero(np.diff(rel.indptr))
-    if users.size == 0:
-        raise ValueError("no test user has a relevant cold item")
-    rng = np.random.default_rng(seed)
-    ranked = []
-    for start in range(0, users.size, batch_size):
-        s = np.asarray(model.score(users[start : start + batch_size]), dtype=np.float64)[:, cold]  # (b, n_cold)
-        if np.isnan(s).any():
-            raise ValueError(f"{type(model).__name__} produced NaN scores")
-        tie = rng.random(s.shape)  # (b, n_cold): a random priority among equal scores, per user
-        order = np.lexsort((tie, -s), axis=-1)  # by score, ties by `tie`
-        ranked.append(order[:, :k])
-    ranked = np.concatenate(ranked)  # (n_test_users, k) candidate positions
-    out = {f"{m}@{k}": float(RANKING_METRICS[m](ranked, rel[users], k)) for m in metrics}
-    out.update(users=int(users.size), candidates=int(cold.size))
-    return pd.Series(out, name=getattr(model, "name", type(model).__name__))
-
-
-def expected_random_recall(k: int, n_candidates: int) -> float:
-    """Expected Recall@k of a uniformly random ranking of ``n_candidates`` items: ``min(k, n) / n``.
-
-    Each relevant item lands in the top ``k`` with probability ``k / n``, whatever the number of
-    relevant items, so the expectation is the same for every user.
-
-    Raises:
-        ValueError: ``k`` < 1 or ``n_candidates`` < 1.
-    """
-    if k < 1 or n_candidates < 1:
-        raise ValueError(f"k={k!r} and n_candidates={n_candidates!r} must both be >= 1")
-    return min(k, n_candidates) / n_candidates

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from ..data import Interactions
-from .base import Recommender
+from .base import Recommender, check_number
 
 __all__ = ["EASE", "ease_weights"]
 
@@ -75,30 +75,27 @@ class EASE(Recommender):
         X_: the training matrix the scores are computed from (CSR, users x items).
 
     Raises:
-        ValueError: ``lam`` <= 0 or ``dropout`` outside [0, 1) (at construction).
-        TypeError: a non-numeric ``lam`` or ``dropout``.
+        ValueError: ``lam`` <= 0 or ``dropout`` outside [0, 1) (in ``fit``).
+        TypeError: a non-numeric ``lam`` or ``dropout`` (in ``fit``).
     """
 
     name = "ease"
 
     def __init__(self, lam: float = 400.0, implicit: bool = True, dropout: float = 0.0) -> None:
-        for name, value in (("lam", lam), ("dropout", dropout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-        if not np.isfinite(lam) or lam <= 0:
-            raise ValueError(f"lam={lam!r}; expected a positive number")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout!r}; expected a number in [0, 1)")
-        self.lam = float(lam)
+        self.lam = lam
         self.implicit = implicit
-        self.dropout = float(dropout)
+        self.dropout = dropout
 
     def fit(self, train: Interactions) -> EASE:
         """Solve for ``B`` on ``train`` (one regularised Gram-matrix inverse)."""
+        check_number(self.lam, "lam", min_val=0, include_boundaries="neither")
+        check_number(self.dropout, "dropout", min_val=0.0, max_val=1.0, include_boundaries="left")
+        if not np.isfinite(self.lam):
+            raise ValueError(f"lam={self.lam!r}; expected a finite positive number")
         self.train_ = self._check_train(train)
         x = train.binary() if self.implicit else train.matrix.astype(np.float32)
         gram = (x.T @ x).toarray()  # (n_items, n_items)
-        self.B_ = ease_weights(gram, self.lam, self.dropout).astype(np.float32)
+        self.B_ = ease_weights(gram, float(self.lam), float(self.dropout)).astype(np.float32)
         self.X_ = x.tocsr()
         return self
 

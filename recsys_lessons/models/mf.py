@@ -26,9 +26,9 @@ from torch import nn
 
 from .. import metrics as M
 from ..data import Interactions, split_stratified
-from ..evaluation import top_k
+from ..evaluation import validation_ndcg
 from ..train import History, cpu_threads, get_device, set_seed, train_loop
-from .base import Recommender
+from .base import Recommender, check_int, check_number
 
 __all__ = ["BPR", "BiasedMFModule", "MatrixFactorization", "sample_negatives"]
 
@@ -101,14 +101,6 @@ def sample_negatives(users: np.ndarray, seen: sp.csr_matrix, rng: np.random.Gene
     return neg.astype(np.int64)
 
 
-def _check_positive(name: str, value: float, integer: bool = False, allow_zero: bool = False) -> None:
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {type(value).__name__}")
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name}={value!r}; expected a {'non-negative' if allow_zero else 'positive'} number")
-
-
 class _FactorModel(Recommender):
     """Shared machinery of the two factor models: parameter checks, fitting with early stopping."""
 
@@ -127,17 +119,6 @@ class _FactorModel(Recommender):
         progress: bool,
         num_threads: int | None,
     ) -> None:
-        _check_positive("dim", dim, integer=True)
-        if num_threads is not None:
-            _check_positive("num_threads", num_threads, integer=True)
-        _check_positive("epochs", epochs, integer=True)
-        _check_positive("lr", lr)
-        _check_positive("reg", reg, allow_zero=True)
-        _check_positive("batch_size", batch_size, integer=True)
-        if not 0.0 <= valid_fraction < 1.0:
-            raise ValueError(f"valid_fraction={valid_fraction!r}; expected a number in [0, 1)")
-        if patience is not None:
-            _check_positive("patience", patience, integer=True)
         self.dim = dim
         self.epochs = epochs
         self.lr = lr
@@ -151,7 +132,18 @@ class _FactorModel(Recommender):
         self.progress = progress
         self.num_threads = num_threads
 
-    # Subclasses provide these three.
+    def _check_params(self) -> None:
+        """Validate the hyper-parameters (called by ``fit``; ``__init__`` stores them untouched)."""
+        for name in ("dim", "epochs", "batch_size"):
+            check_int(getattr(self, name), name, min_val=1)
+        check_int(self.num_threads, "num_threads", min_val=1, allow_none=True)
+        check_int(self.patience, "patience", min_val=1, allow_none=True)
+        check_int(self.seed, "seed", min_val=0)
+        check_number(self.lr, "lr", min_val=0.0, include_boundaries="neither")
+        check_number(self.reg, "reg", min_val=0.0)
+        check_number(self.valid_fraction, "valid_fraction", min_val=0.0, max_val=1.0, include_boundaries="left")
+
+    # Subclasses provide these.
     def _build(self, train: Interactions) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -205,6 +197,7 @@ class _FactorModel(Recommender):
             ValueError: empty ``train``.
         """
         self.train_ = None  # not fitted until training succeeds
+        self._check_params()
         train = self._check_train(train)
         self.device_ = get_device(self.device)
         if valid is not None:
@@ -260,7 +253,7 @@ class MatrixFactorization(_FactorModel):
         rating_range_: (min, max) rating in the training data.
 
     Raises:
-        ValueError / TypeError: invalid hyper-parameters (at construction).
+        ValueError / TypeError: invalid hyper-parameters (in ``fit``).
     """
 
     name = "mf"
@@ -286,9 +279,12 @@ class MatrixFactorization(_FactorModel):
         super().__init__(
             dim, epochs, lr, reg, batch_size, valid_fraction, patience, refit, seed, device, progress, num_threads
         )
-        _check_positive("bias_reg", bias_reg, allow_zero=True)
         self.bias_reg = bias_reg
         self.clip = clip
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_number(self.bias_reg, "bias_reg", min_val=0.0)
 
     def _build(self, train: Interactions) -> nn.Module:
         r = train.frame["rating"].to_numpy(np.float64)
@@ -388,7 +384,7 @@ class BPR(_FactorModel):
         search_history_: history of the early-stopping run (``valid`` = NDCG@10), or None.
 
     Raises:
-        ValueError / TypeError: invalid hyper-parameters (at construction).
+        ValueError / TypeError: invalid hyper-parameters (in ``fit``).
     """
 
     name = "bpr"
@@ -413,8 +409,11 @@ class BPR(_FactorModel):
         super().__init__(
             dim, epochs, lr, reg, batch_size, valid_fraction, patience, refit, seed, device, progress, num_threads
         )
-        _check_positive("n_negatives", n_negatives, integer=True)
         self.n_negatives = n_negatives
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_int(self.n_negatives, "n_negatives", min_val=1)
 
     def _build(self, train: Interactions) -> nn.Module:
         return BiasedMFModule(train.n_users, train.n_items, self.dim, init_std=0.1)
@@ -448,6 +447,6 @@ class BPR(_FactorModel):
         def ndcg(model: nn.Module) -> float:
             dev = next(model.parameters()).device
             scores = model.all_scores(torch.as_tensor(users, dtype=torch.long, device=dev)).float()
-            return M.ndcg_at_k(top_k(scores.cpu(), 10, seen, device="cpu"), relevant, 10)
+            return validation_ndcg(scores.cpu(), relevant, seen, 10)
 
         return ndcg

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data import Interactions
-from .base import Recommender
+from .base import Recommender, check_int, check_number
 
 __all__ = ["ItemKNN", "LastItemKNN", "UserKNN", "cosine_similarity", "keep_top_k"]
 
@@ -32,7 +32,7 @@ def cosine_similarity(x: sp.spmatrix | np.ndarray, shrink: float = 0.0) -> np.nd
         float32 ``(n, n)`` symmetric matrix; rows of all zeros get similarity 0 to everything.
 
     Raises:
-        ValueError: ``shrink`` < 0.
+        ValueError: ``shrink`` < 0 (in ``fit``).
     """
     if not np.isfinite(shrink) or shrink < 0:
         raise ValueError(f"shrink={shrink!r}; expected a number >= 0")
@@ -69,19 +69,40 @@ def keep_top_k(sim: np.ndarray, k: int | None) -> np.ndarray:
 
 
 def _check_knn_params(k: int | None, shrink: float) -> None:
-    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
-        raise ValueError(f"k={k!r}; expected a positive integer or None (all neighbours)")
-    if isinstance(shrink, bool) or not isinstance(shrink, (int, float, np.integer, np.floating)):
-        raise TypeError(f"shrink must be a number, got {type(shrink).__name__}")
-    if not np.isfinite(shrink) or shrink < 0:
-        raise ValueError(f"shrink={shrink!r}; expected a number >= 0")
+    check_int(k, "k", min_val=1, allow_none=True)
+    check_number(shrink, "shrink", min_val=0.0)
+    if not np.isfinite(shrink):
+        raise ValueError(f"shrink={shrink!r}; expected a finite number >= 0")
 
 
-def _training_matrix(train: Interactions, implicit: bool) -> sp.csr_matrix:
-    return train.binary() if implicit else train.matrix.astype(np.float32)
+class _NeighbourModel(Recommender):
+    """What the two neighbourhood models share: parameters, checks, the training matrix.
+
+    Subclasses give ``__init__`` (their own default ``k``) and :meth:`_neighbours`.
+    """
+
+    def __init__(self, k: int | None, shrink: float, implicit: bool) -> None:
+        self.k = k
+        self.shrink = shrink
+        self.implicit = implicit
+
+    def _neighbours(self, x: sp.csr_matrix) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, train: Interactions) -> _NeighbourModel:
+        """Compute the similarities on ``train`` and keep the top-``k`` neighbours of each row.
+
+        Raises:
+            TypeError / ValueError: a bad ``k`` or ``shrink``, or a bad ``train``.
+        """
+        _check_knn_params(self.k, self.shrink)
+        self.train_ = self._check_train(train)
+        self.X_ = train.binary() if self.implicit else train.matrix.astype(np.float32)
+        self.similarity_ = self._neighbours(self.X_)
+        return self
 
 
-class ItemKNN(Recommender):
+class ItemKNN(_NeighbourModel):
     """Item-based collaborative filtering (Sarwar et al. 2001) with shrunk cosine similarity.
 
     ``score(u, j) = sum_{i in N_k(j)} x_ui * sim(i, j)``: the user's own ratings, weighted by how
@@ -99,31 +120,24 @@ class ItemKNN(Recommender):
         X_: training matrix (CSR, users x items).
 
     Raises:
-        ValueError: ``k`` < 1 or ``shrink`` < 0.
+        ValueError: ``k`` < 1 or ``shrink`` < 0 (in ``fit``).
     """
 
     name = "itemknn"
 
     def __init__(self, k: int | None = 200, shrink: float = 10.0, implicit: bool = True) -> None:
-        _check_knn_params(k, shrink)
-        self.k = k
-        self.shrink = shrink
-        self.implicit = implicit
+        super().__init__(k, shrink, implicit)
 
-    def fit(self, train: Interactions) -> ItemKNN:
-        """Compute item-item similarities on ``train`` and keep each item's top-``k`` neighbours."""
-        self.train_ = self._check_train(train)
-        self.X_ = _training_matrix(train, self.implicit)
-        sim = cosine_similarity(self.X_.T, self.shrink)  # (n_items, n_items), symmetric
+    def _neighbours(self, x: sp.csr_matrix) -> np.ndarray:
+        sim = cosine_similarity(x.T, self.shrink)  # (n_items, n_items), symmetric
         # Row j of keep_top_k is item j's neighbour list; transpose so column j holds it.
-        self.similarity_ = np.ascontiguousarray(keep_top_k(sim, self.k).T)
-        return self
+        return np.ascontiguousarray(keep_top_k(sim, self.k).T)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.X_[users] @ self.similarity_)  # (len(users), n_items)
 
 
-class UserKNN(Recommender):
+class UserKNN(_NeighbourModel):
     """User-based collaborative filtering (Resnick et al. 1994) with shrunk cosine similarity.
 
     ``score(u, j) = sum_{v in N_k(u)} sim(u, v) * x_vj``: what the ``k`` most similar users
@@ -139,23 +153,16 @@ class UserKNN(Recommender):
         X_: training matrix (CSR, users x items).
 
     Raises:
-        ValueError: ``k`` < 1 or ``shrink`` < 0.
+        ValueError: ``k`` < 1 or ``shrink`` < 0 (in ``fit``).
     """
 
     name = "userknn"
 
     def __init__(self, k: int | None = 100, shrink: float = 10.0, implicit: bool = True) -> None:
-        _check_knn_params(k, shrink)
-        self.k = k
-        self.shrink = shrink
-        self.implicit = implicit
+        super().__init__(k, shrink, implicit)
 
-    def fit(self, train: Interactions) -> UserKNN:
-        """Compute user-user similarities on ``train`` and keep each user's top-``k`` neighbours."""
-        self.train_ = self._check_train(train)
-        self.X_ = _training_matrix(train, self.implicit)
-        self.similarity_ = keep_top_k(cosine_similarity(self.X_, self.shrink), self.k)
-        return self
+    def _neighbours(self, x: sp.csr_matrix) -> np.ndarray:
+        return keep_top_k(cosine_similarity(x, self.shrink), self.k)  # (n_users, n_users)
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.X_.T @ self.similarity_[users].T).T  # (len(users), n_items)
@@ -177,17 +184,17 @@ class LastItemKNN(Recommender):
         last_item_: ``(n_users,)`` int64 index of each user's last training item, -1 if none.
 
     Raises:
-        ValueError: ``shrink`` < 0.
+        ValueError: ``shrink`` < 0 (in ``fit``).
     """
 
     name = "lastitemknn"
 
     def __init__(self, shrink: float = 10.0) -> None:
-        _check_knn_params(None, shrink)
         self.shrink = shrink
 
     def fit(self, train: Interactions) -> LastItemKNN:
         """Compute item-item similarities and each user's last training item on ``train``."""
+        _check_knn_params(None, self.shrink)
         self.train_ = self._check_train(train)
         self.similarity_ = cosine_similarity(train.binary().T, self.shrink)
         self.last_item_ = np.array([s[-1] if len(s) else -1 for s in train.user_sequences()], dtype=np.int64)

@@ -430,7 +430,7 @@ class RerankExplorer:
         show: int = 10,
         n_history: int = 5,
     ) -> None:
-        from ..models.bert_ce import user_histories
+        from ..models.pairs import user_histories
 
         users = np.asarray(users, dtype=np.int64)
         candidates = np.asarray(candidates, dtype=np.int64)
