@@ -1,6 +1,22 @@
 """recsys_lessons: the tested helper package behind the recsys-lessons notebooks.
 
-Imports flow one way: data -> metrics -> models -> train/evaluate -> widgets/plots.
+The package is layered, lowest first. A module imports only from its own layer or a lower one,
+never from a higher one (``tests/test_layers.py`` reads this list and enforces it):
+
+1. ``data``: MovieLens sources (download, verify), parsers, the ``Interactions`` / ``Dataset``
+   containers, splits.
+2. ``metrics``, ``train``: metrics with their formulas; device, seeding, CPU threads, the one
+   training loop.
+3. ``text``: item text, the bundled sentence encoder, the embedding cache.
+4. ``evaluation``: the ranking primitive (``top_k``), full-catalogue evaluation, segments, the
+   cold-start protocol, calibration curves, the paired bootstrap.
+5. ``models``, ``simulate``: the recommenders (scikit-learn estimators, one file per family) and
+   the feedback-loop simulation.
+6. ``exercises``: the checks the notebooks call.
+7. ``widgets``, ``plots``: used by notebooks only; nothing in the package imports them.
+8. ``__main__``: the command line.
+
+``rl.evaluate`` is the evaluation function; the module is ``recsys_lessons.evaluation``.
 """
 
 from .data import (
