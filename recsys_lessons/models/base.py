@@ -9,6 +9,7 @@ ever calls ``score``, so a new model needs nothing else.
 from __future__ import annotations
 
 import numbers
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def check_number(
         raise type(exc)(f"{name}={value!r}; {exc}") from None
 
 
-class Recommender(BaseEstimator):
+class Recommender(BaseEstimator, metaclass=ABCMeta):
     """Base class: subclasses implement ``fit`` (setting ``train_``) and ``_score``.
 
     A scikit-learn estimator: ``__init__`` stores its arguments untouched (so ``get_params``,
@@ -74,11 +75,13 @@ class Recommender(BaseEstimator):
 
     name: str = "recommender"
 
+    @abstractmethod
     def fit(self, train: Interactions) -> Recommender:  # pragma: no cover - abstract
-        raise NotImplementedError
+        """Learn from ``train``, set ``train_`` and the other fitted attributes, return ``self``."""
 
+    @abstractmethod
     def _score(self, users: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+        """``(len(users), n_items)`` scores for the (validated) user indices."""
 
     # -- checks shared by all models ---------------------------------------------------------
     def _check_train(self, train: Interactions) -> Interactions:

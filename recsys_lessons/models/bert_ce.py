@@ -141,6 +141,10 @@ class CrossEncoder:
         self.device = device
         self.progress = progress
 
+    def __repr__(self) -> str:
+        names = ("model_name_or_path", "max_length", "batch_size", "lr", "epochs", "seed")
+        return f"CrossEncoder({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
+
     def _load(self) -> None:
         """Make ``tokenizer_``, ``model_`` and ``device_`` once (the head's weights from ``seed``)."""
         if getattr(self, "model_", None) is not None:

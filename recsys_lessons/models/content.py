@@ -24,6 +24,7 @@ handle. :func:`recsys_lessons.evaluation.evaluate_cold_start` measures exactly t
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -149,8 +150,9 @@ class ContentRecommender(Recommender):
     def __init__(self, weighting: str = "liked") -> None:
         self.weighting = weighting
 
+    @abstractmethod
     def _item_vectors(self, train: Interactions) -> np.ndarray | sp.csr_matrix:  # pragma: no cover - abstract
-        raise NotImplementedError
+        """``(n_items, d)`` item profiles (normalised by ``fit``)."""
 
     def fit(self, train: Interactions) -> ContentRecommender:
         """Build item profiles from ``train.items`` and user profiles from ``train`` ratings.
@@ -312,6 +314,8 @@ class TfidfProfile(ContentRecommender):
         self.sublinear_tf = sublinear_tf
 
     def _item_vectors(self, train: Interactions) -> sp.csr_matrix:
+        if isinstance(self.min_df, bool):  # TfidfVectorizer would read True as 1
+            raise TypeError(f"min_df={self.min_df!r}; expected an int count or a float share, not a bool")
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=tuple(self.ngram_range), min_df=self.min_df, stop_words=self.stop_words,
             sublinear_tf=self.sublinear_tf, dtype=np.float32,

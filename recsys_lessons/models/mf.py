@@ -18,6 +18,7 @@ model is retrained on all the training data for that many epochs.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
@@ -144,15 +145,19 @@ class _FactorModel(Recommender):
         check_number(self.valid_fraction, "valid_fraction", min_val=0.0, max_val=1.0, include_boundaries="left")
 
     # Subclasses provide these.
+    @abstractmethod
     def _build(self, train: Interactions) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @abstractmethod
     def _batches(self, train: Interactions, epoch: int):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @abstractmethod
     def _loss(self, model: nn.Module, batch) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @abstractmethod
     def _validator(self, fit_part: Interactions, valid: Interactions):  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -12,6 +12,8 @@ kept (the rest set to 0), which removes noise and makes the score a sum over a s
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -86,8 +88,9 @@ class _NeighbourModel(Recommender):
         self.shrink = shrink
         self.implicit = implicit
 
+    @abstractmethod
     def _neighbours(self, x: sp.csr_matrix) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+        """The similarity matrix, top-``k`` neighbours kept, from the training matrix ``x``."""
 
     def fit(self, train: Interactions) -> _NeighbourModel:
         """Compute the similarities on ``train`` and keep the top-``k`` neighbours of each row.
