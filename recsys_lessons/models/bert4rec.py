@@ -26,13 +26,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
+import scipy.sparse as sp
 import torch
 from torch import nn
 
 from ..data import Interactions
-import scipy.sparse as sp
-
 from ..evaluation import validation_ndcg
 from ..train import History, cpu_threads, get_device, linear_warmup, set_seed, train_loop
 from .base import Recommender, check_int, check_number

@@ -25,18 +25,16 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from ..data import Interactions
 from ..text import resolve_model
 from ..train import History, get_device, linear_warmup, set_seed, train_loop
-from sklearn.base import clone
-
 from .base import Recommender, check_int, check_number
 from .pairs import candidate_lists, item_texts, user_histories
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

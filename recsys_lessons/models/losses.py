@@ -22,10 +22,6 @@ hits") are masked out by passing ``neg_mask`` (``False`` = ignore).
 
 from __future__ import annotations
 
-from typing import Literal
-
-import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
