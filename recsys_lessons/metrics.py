@@ -172,7 +172,9 @@ def ndcg_at_k(ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: boo
     return _reduce(dcg / idcg, per_user)
 
 
-def mean_average_precision(ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: bool = False) -> float | np.ndarray:
+def mean_average_precision(
+    ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: bool = False
+) -> float | np.ndarray:
     """MAP@k: ``AP@k(u) = (1/min(|R_u|, k)) Σ_{i=1..k} P@i(u) · rel_u(i)``, averaged over users."""
     hits, n_rel = hits_at_k(ranked, relevant, k)
     precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, k + 1)  # (n_users, k)
@@ -271,7 +273,9 @@ def arp(ranked: np.ndarray, popularity: np.ndarray, per_user: bool = False) -> f
     return _reduce(pop[ranked].mean(1), per_user)
 
 
-def aplt(ranked: np.ndarray, popularity: np.ndarray, head_share: float = 0.8, per_user: bool = False) -> float | np.ndarray:
+def aplt(
+    ranked: np.ndarray, popularity: np.ndarray, head_share: float = 0.8, per_user: bool = False
+) -> float | np.ndarray:
     """Average percentage of long-tail items: ``APLT = (1/|U|) Σ_u |L_u ∩ T| / |L_u|``.
 
     ``T`` is the long tail: items outside :func:`head_items` (``head_share`` of interactions).
@@ -301,7 +305,9 @@ def novelty(ranked: np.ndarray, popularity: np.ndarray, n_users: int, per_user: 
     return _reduce(info[ranked].mean(1), per_user)
 
 
-def intra_list_similarity(ranked: np.ndarray, item_features: np.ndarray | sp.spmatrix, per_user: bool = False) -> float | np.ndarray:
+def intra_list_similarity(
+    ranked: np.ndarray, item_features: np.ndarray | sp.spmatrix, per_user: bool = False
+) -> float | np.ndarray:
     """Mean pairwise cosine similarity inside each list (lower = more diverse).
 
     ``ILS(u) = (2 / (|L_u|(|L_u|−1))) Σ_{i<j ∈ L_u} cos(f_i, f_j)``; items with an all-zero feature

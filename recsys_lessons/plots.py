@@ -32,10 +32,14 @@ def long_tail_curve(popularity: np.ndarray, share: float = 0.8, ax: plt.Axes | N
     ax = ax or plt.subplots(figsize=(8, 4))[1]
     x = np.arange(1, pop.size + 1)
     ax.fill_between(x[:n_head], pop[:n_head], color="tab:red", alpha=0.5, label=f"head: {n_head} items")
-    ax.fill_between(x[n_head - 1 :], pop[n_head - 1 :], color="tab:blue", alpha=0.5,
-                    label=f"long tail: {pop.size - n_head} items")
-    ax.set(xlabel="items, most popular first", ylabel="ratings per item",
-           title=f"The long tail: {n_head / pop.size:.0%} of items get {share:.0%} of the ratings")
+    ax.fill_between(
+        x[n_head - 1 :], pop[n_head - 1 :], color="tab:blue", alpha=0.5, label=f"long tail: {pop.size - n_head} items"
+    )
+    ax.set(
+        xlabel="items, most popular first",
+        ylabel="ratings per item",
+        title=f"The long tail: {n_head / pop.size:.0%} of items get {share:.0%} of the ratings",
+    )
     twin = ax.twinx()
     twin.plot(x, np.cumsum(pop) / pop.sum(), color="black", lw=1)
     twin.set_ylabel("cumulative share of ratings")
@@ -82,7 +86,9 @@ def metric_bars(
         ax.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
     for k, (label, value) in enumerate((reference or {}).items()):
         # References are figures of the FIRST metric, so the line spans only that group.
-        ax.hlines(value, x[0] - 0.45, x[0] + 0.45, linestyles="--", lw=1.2, color=f"C{(n_models + k) % 10}", label=label)
+        ax.hlines(
+            value, x[0] - 0.45, x[0] + 0.45, linestyles="--", lw=1.2, color=f"C{(n_models + k) % 10}", label=label
+        )
     ax.set_xticks(x, list(metrics))
     ax.set_ylabel("score (higher is better)")
     ax.set_ylim(0, float(np.nanmax(table[list(metrics)].to_numpy(dtype=float))) * 1.25)

@@ -184,8 +184,11 @@ class Encoder:
             for start in range(0, len(texts), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self.tokenizer(
-                    [texts[i] for i in idx], padding=True, truncation=True,
-                    max_length=self.max_length, return_tensors="pt",
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
                 )
                 batch = to_device(dict(batch), self.device)
                 hidden = self.model(**batch).last_hidden_state  # (batch, seq, dim)

@@ -16,7 +16,6 @@ import scipy.sparse as sp
 __all__ = ["Dataset", "Interactions"]
 
 
-
 @dataclass(frozen=True)
 class Dataset:
     """A MovieLens dataset in tidy form.

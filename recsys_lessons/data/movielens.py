@@ -22,9 +22,25 @@ from .sources import MIRRORS, NETWORK_TIMEOUT, Source, _Mirror, fetch, normalise
 __all__ = ["GENRES_100K", "load_movielens"]
 
 GENRES_100K = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ]
 
 _YEAR_AT_END = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
@@ -65,8 +81,7 @@ def _tidy_items(item_ids, raw_titles, genres, release_years=None) -> pd.DataFram
         }
     )
     items["text"] = [
-        _item_text(t, None if pd.isna(y) else int(y), g)
-        for t, y, g in zip(items.title, items.year, items.genres)
+        _item_text(t, None if pd.isna(y) else int(y), g) for t, y, g in zip(items.title, items.year, items.genres)
     ]
     return items.sort_values("item_id").reset_index(drop=True)
 
@@ -95,20 +110,32 @@ def _release_years(dates: pd.Series) -> np.ndarray:
 def _parse_100k_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     with zipfile.ZipFile(path) as zf:
         ratings = pd.read_csv(
-            zf.open("ml-100k/u.data"), sep="\t", header=None,
+            zf.open("ml-100k/u.data"),
+            sep="\t",
+            header=None,
             names=["user_id", "item_id", "rating", "timestamp"],
         )
         cols = ["item_id", "title", "release_date", "video_release_date", "url"] + GENRES_100K
         raw_items = pd.read_csv(
-            zf.open("ml-100k/u.item"), sep="|", header=None, names=cols, encoding="latin-1",
-            keep_default_na=False, na_values=[""],
+            zf.open("ml-100k/u.item"),
+            sep="|",
+            header=None,
+            names=cols,
+            encoding="latin-1",
+            keep_default_na=False,
+            na_values=[""],
         )
         users = pd.read_csv(
-            zf.open("ml-100k/u.user"), sep="|", header=None,
-            names=["user_id", "age", "gender", "occupation", "zip_code"], dtype={"zip_code": str},
+            zf.open("ml-100k/u.user"),
+            sep="|",
+            header=None,
+            names=["user_id", "age", "gender", "occupation", "zip_code"],
+            dtype={"zip_code": str},
         )
     items = _tidy_items(
-        raw_items.item_id, raw_items.title.fillna(""), _genre_lists(raw_items[GENRES_100K].to_numpy()),
+        raw_items.item_id,
+        raw_items.title.fillna(""),
+        _genre_lists(raw_items[GENRES_100K].to_numpy()),
         _release_years(raw_items.release_date),
     )
     return _tidy_ratings(ratings), items, _tidy_users(users)
@@ -120,22 +147,28 @@ def _parse_100k_mirror(path: Path, mirror: _Mirror) -> tuple[pd.DataFrame, pd.Da
     ratings = tables["data"].rename(columns={"movie_id": "item_id"})
     raw = tables["items"]
     items = _tidy_items(
-        raw.movie_id, raw.movie_title.fillna(""), _genre_lists(raw[GENRES_100K].to_numpy()),
+        raw.movie_id,
+        raw.movie_title.fillna(""),
+        _genre_lists(raw[GENRES_100K].to_numpy()),
         _release_years(raw.release_date),
     )
     return _tidy_ratings(ratings), items, _tidy_users(tables["users"])
 
 
 def _tidy_users(users: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "user_id": users["user_id"].to_numpy(np.int64),
-            "age": users["age"].to_numpy(np.int64),
-            "gender": users["gender"].astype(str).to_numpy(),
-            "occupation": users["occupation"].astype(str).to_numpy(),
-            "zip_code": users["zip_code"].astype(str).to_numpy(),
-        }
-    ).sort_values("user_id").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "user_id": users["user_id"].to_numpy(np.int64),
+                "age": users["age"].to_numpy(np.int64),
+                "gender": users["gender"].astype(str).to_numpy(),
+                "occupation": users["occupation"].astype(str).to_numpy(),
+                "zip_code": users["zip_code"].astype(str).to_numpy(),
+            }
+        )
+        .sort_values("user_id")
+        .reset_index(drop=True)
+    )
 
 
 def _parse_1m_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -150,7 +183,8 @@ def _parse_1m_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
     users = dat("ml-1m/users.dat", ["user_id", "gender", "age", "occupation", "zip_code"])
     users[["user_id", "age"]] = users[["user_id", "age"]].astype(np.int64)
     items = _tidy_items(
-        movies.item_id.astype(np.int64), movies.title,
+        movies.item_id.astype(np.int64),
+        movies.title,
         [[g for g in s.split("|") if g and g != "(no genres listed)"] for s in movies.genres],
     )
     return _tidy_ratings(ratings), items, _tidy_users(users)
@@ -163,7 +197,8 @@ def _parse_latest_small_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, Non
         )
         movies = pd.read_csv(zf.open("ml-latest-small/movies.csv"), encoding="utf-8")
     items = _tidy_items(
-        movies.movieId, movies.title,
+        movies.movieId,
+        movies.title,
         [[g for g in s.split("|") if g and g != "(no genres listed)"] for s in movies.genres],
     )
     return _tidy_ratings(ratings), items, None

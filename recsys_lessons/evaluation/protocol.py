@@ -101,7 +101,9 @@ def evaluate(
     ranked = rank_users(model, users, k, train.matrix if exclude_seen else None, batch_size, device)
     relevant = rel[users]
     if per_user:
-        frame = {f"{m}@{k}": RANKING_METRICS[m](ranked, relevant, k, per_user=True) for m in metrics if m in RANKING_METRICS}
+        frame = {
+            f"{m}@{k}": RANKING_METRICS[m](ranked, relevant, k, per_user=True) for m in metrics if m in RANKING_METRICS
+        }
         return pd.DataFrame(frame, index=pd.Index(users, name="user_idx"))
     out = {f"{m}@{k}": RANKING_METRICS[m](ranked, relevant, k) for m in metrics if m in RANKING_METRICS}
     pop = train.item_popularity()

@@ -54,7 +54,9 @@ def evaluate_by_segment(
             if len(part) == 0:
                 continue
             res = evaluate(model, train, part, k, metrics, **kwargs)
-            rows[label] = pd.concat([res, pd.Series({"users": part.frame.user_idx.nunique(), "interactions": len(part)})])
+            rows[label] = pd.concat(
+                [res, pd.Series({"users": part.frame.user_idx.nunique(), "interactions": len(part)})]
+            )
         return pd.DataFrame(rows).T
     if by == "user":
         if segments is None:

@@ -9,4 +9,22 @@ from .ease import EASE
 from .mf import BPR, MatrixFactorization
 from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
-__all__ = ["BPR", "EASE", "BERT4Rec", "CrossEncoder", "CrossEncoderReranker", "EmbeddingProfile", "GenreProfile", "ItemKNN", "LastItemKNN", "MatrixFactorization", "NotFittedError", "Popularity", "RandomRecommender", "RecentPopularity", "Recommender", "TfidfProfile", "UserKNN"]
+__all__ = [
+    "BPR",
+    "EASE",
+    "BERT4Rec",
+    "CrossEncoder",
+    "CrossEncoderReranker",
+    "EmbeddingProfile",
+    "GenreProfile",
+    "ItemKNN",
+    "LastItemKNN",
+    "MatrixFactorization",
+    "NotFittedError",
+    "Popularity",
+    "RandomRecommender",
+    "RecentPopularity",
+    "Recommender",
+    "TfidfProfile",
+    "UserKNN",
+]

@@ -375,7 +375,11 @@ class BERT4Rec(Recommender):
         del gen  # the global seed drives initialisation and dropout
         dev = get_device(self.device)
         counts = train.item_popularity().astype(np.float64)
-        q = np.full(train.n_items, 1.0 / train.n_items) if self._sampler() == "uniform" else (counts + 1) / (counts + 1).sum()
+        q = (
+            np.full(train.n_items, 1.0 / train.n_items)
+            if self._sampler() == "uniform"
+            else (counts + 1) / (counts + 1).sum()
+        )
         net = Bert4RecNet(train.n_items, self.hidden, self.layers, self.heads, self.max_len, self.dropout)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = self.epochs * math.ceil(len(windows) / self.batch_size)
@@ -449,8 +453,26 @@ class BERT4Rec(Recommender):
 
     # -- persistence: safetensors weights + JSON, never pickle ----------------------------------
     _SETTINGS = (
-        "hidden", "layers", "heads", "max_len", "mask_prob", "last_only", "stride", "dropout", "loss", "n_negatives",
-        "sampler", "epochs", "batch_size", "lr", "weight_decay", "warmup", "grad_clip", "patience", "seed", "num_threads",
+        "hidden",
+        "layers",
+        "heads",
+        "max_len",
+        "mask_prob",
+        "last_only",
+        "stride",
+        "dropout",
+        "loss",
+        "n_negatives",
+        "sampler",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "warmup",
+        "grad_clip",
+        "patience",
+        "seed",
+        "num_threads",
     )
 
     def save(self, folder: str | os.PathLike) -> Path:

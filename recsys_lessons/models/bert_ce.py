@@ -174,8 +174,12 @@ class CrossEncoder:
         # Dynamic padding (to the longest pair of the batch) keeps short batches cheap.
         return dict(
             self.tokenizer_(
-                list(histories), list(candidates), padding=True, truncation="longest_first",
-                max_length=self.max_length, return_tensors="pt",
+                list(histories),
+                list(candidates),
+                padding=True,
+                truncation="longest_first",
+                max_length=self.max_length,
+                return_tensors="pt",
             )
         )
 
@@ -227,14 +231,26 @@ class CrossEncoder:
         scheduler = linear_warmup(optimizer, int(self.warmup * steps), steps)
         start = time.perf_counter()
         self.history_: History = train_loop(
-            self.model_, batches, loss_fn, optimizer, self.epochs, device=self.device_, scheduler=scheduler,
-            grad_clip=self.grad_clip, progress=self.progress, desc="cross-encoder",
+            self.model_,
+            batches,
+            loss_fn,
+            optimizer,
+            self.epochs,
+            device=self.device_,
+            scheduler=scheduler,
+            grad_clip=self.grad_clip,
+            progress=self.progress,
+            desc="cross-encoder",
         )
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
     def predict(
-        self, histories: Sequence[str], candidates: Sequence[str], batch_size: int | None = None, progress: bool | None = None
+        self,
+        histories: Sequence[str],
+        candidates: Sequence[str],
+        batch_size: int | None = None,
+        progress: bool | None = None,
     ) -> np.ndarray:
         """Logits for each (history, candidate) pair; ``σ(logit)`` is the click probability.
 
@@ -302,7 +318,10 @@ class CrossEncoder:
         folder.mkdir(parents=True, exist_ok=True)
         self.model_.save_pretrained(folder, safe_serialization=True)
         self.tokenizer_.save_pretrained(folder)
-        settings = {k: getattr(self, k) for k in ("max_length", "batch_size", "lr", "weight_decay", "epochs", "warmup", "grad_clip", "seed")}
+        settings = {
+            k: getattr(self, k)
+            for k in ("max_length", "batch_size", "lr", "weight_decay", "epochs", "warmup", "grad_clip", "seed")
+        }
         (folder / CONFIG_FILE).write_text(json.dumps(settings, indent=2))
         return folder
 
@@ -351,8 +370,13 @@ class CrossEncoderReranker(Recommender):
     name = "cross-encoder re-ranker"
 
     def __init__(
-        self, candidates: Recommender, encoder: CrossEncoder, k: int = 50, n_history: int = 3,
-        like_threshold: float | None = 4.0, progress: bool = True,
+        self,
+        candidates: Recommender,
+        encoder: CrossEncoder,
+        k: int = 50,
+        n_history: int = 3,
+        like_threshold: float | None = 4.0,
+        progress: bool = True,
     ) -> None:
         self.candidates = candidates
         self.encoder = encoder
@@ -375,7 +399,9 @@ class CrossEncoderReranker(Recommender):
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         cand = candidate_lists(self.candidates_, self.train_, users, min(self.k, self.train_.n_items))
-        logits = self.encoder.score_candidates(self.train_, users, cand, self.n_history, self.like_threshold, self.progress)
+        logits = self.encoder.score_candidates(
+            self.train_, users, cand, self.n_history, self.like_threshold, self.progress
+        )
         out = np.full((len(users), self.train_.n_items), -np.inf, dtype=np.float32)
         np.put_along_axis(out, cand, logits, axis=1)
         return out

@@ -191,15 +191,13 @@ class ContentRecommender(Recommender):
                 "rank": np.arange(1, k + 1),
                 "item_id": self.train_.item_ids[top],
                 "title": items["title"].to_numpy()[top],
-                "genres": [", ".join(g) for g in items["genres"].to_numpy()[top]]
-                if "genres" in items.columns
-                else "",
+                "genres": [", ".join(g) for g in items["genres"].to_numpy()[top]] if "genres" in items.columns else "",
                 "similarity": scores[top],
             }
         )
 
     def similar_items(self, item_id: int, k: int = 10) -> pd.DataFrame:
-        """"More like this": the ``k`` items whose profiles are closest (cosine) to ``item_id``'s.
+        """ "More like this": the ``k`` items whose profiles are closest (cosine) to ``item_id``'s.
 
         Works for any item in the index, rated or not.
 
@@ -316,8 +314,11 @@ class TfidfProfile(ContentRecommender):
         if isinstance(self.min_df, bool):  # TfidfVectorizer would read True as 1
             raise TypeError(f"min_df={self.min_df!r}; expected an int count or a float share, not a bool")
         self.vectorizer_ = TfidfVectorizer(
-            ngram_range=tuple(self.ngram_range), min_df=self.min_df, stop_words=self.stop_words,
-            sublinear_tf=self.sublinear_tf, dtype=np.float32,
+            ngram_range=tuple(self.ngram_range),
+            min_df=self.min_df,
+            stop_words=self.stop_words,
+            sublinear_tf=self.sublinear_tf,
+            dtype=np.float32,
         )
         return self.vectorizer_.fit_transform(item_texts(train.items)).tocsr()  # (n_items, vocab)
 

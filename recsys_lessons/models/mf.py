@@ -72,7 +72,9 @@ class BiasedMFModule(nn.Module):
         )
 
 
-def sample_negatives(users: np.ndarray, seen: sp.csr_matrix, rng: np.random.Generator, max_tries: int = 20) -> np.ndarray:
+def sample_negatives(
+    users: np.ndarray, seen: sp.csr_matrix, rng: np.random.Generator, max_tries: int = 20
+) -> np.ndarray:
     """One uniformly drawn item per user in ``users`` that the user has not interacted with.
 
     Draws all candidates at once and redraws only the collisions with ``seen`` (rare on sparse
@@ -350,10 +352,15 @@ class MatrixFactorization(_FactorModel):
                 bad = arr[(arr < 0) | (arr >= n)].ravel()[0]
                 raise IndexError(f"{name} index {bad} is outside 0..{n - 1}")
         with torch.no_grad():
-            pred = self.module_(
-                torch.tensor(np.array(u, dtype=np.int64).ravel(), device=self.device_),
-                torch.tensor(np.array(i, dtype=np.int64).ravel(), device=self.device_),
-            ).float().cpu().numpy()
+            pred = (
+                self.module_(
+                    torch.tensor(np.array(u, dtype=np.int64).ravel(), device=self.device_),
+                    torch.tensor(np.array(i, dtype=np.int64).ravel(), device=self.device_),
+                )
+                .float()
+                .cpu()
+                .numpy()
+            )
         if self.clip:
             pred = np.clip(pred, *self.rating_range_)
         return pred.reshape(u.shape).astype(np.float32)

@@ -66,9 +66,7 @@ def history_titles(inter: Interactions) -> np.ndarray:
     if "year" not in inter.items.columns:
         return titles.astype(object)
     years = pd.to_numeric(inter.items["year"], errors="coerce").astype("float64").to_numpy()  # NA -> nan
-    return np.array(
-        [t if np.isnan(y) else f"{t} ({int(y)})" for t, y in zip(titles, years, strict=True)], dtype=object
-    )
+    return np.array([t if np.isnan(y) else f"{t} ({int(y)})" for t, y in zip(titles, years, strict=True)], dtype=object)
 
 
 def _liked_before(
@@ -217,16 +215,22 @@ def build_pairs(
         if negatives == "candidates":
             pool = np.array([j for j in candidates[u] if j not in seen])
             if len(pool) < n_negatives:
-                raise ValueError(f"user index {u} has {len(pool)} unseen candidates; cannot draw {n_negatives} negatives")
+                raise ValueError(
+                    f"user index {u} has {len(pool)} unseen candidates; cannot draw {n_negatives} negatives"
+                )
         elif train.n_items - len(seen) < n_negatives:
-            raise ValueError(f"user index {u} has rated all but {train.n_items - len(seen)} items; cannot draw {n_negatives} negatives")
+            raise ValueError(
+                f"user index {u} has rated all but {train.n_items - len(seen)} items; cannot draw {n_negatives} negatives"
+            )
         n_pos = min(targets_per_user, len(seq) - 1)
         if positions == "last":
             chosen = np.arange(len(seq) - n_pos, len(seq))
         else:
             chosen = np.sort(rng.choice(np.arange(1, len(seq)), size=n_pos, replace=False))
         for t in chosen:
-            hist = history_text(titles[_liked_before(seq, rat, t, n_history, like_threshold)], like_threshold is not None)
+            hist = history_text(
+                titles[_liked_before(seq, rat, t, n_history, like_threshold)], like_threshold is not None
+            )
             rows.append((u, seq[t], t, 1.0, hist))
             if negatives == "candidates":
                 drawn = rng.choice(pool, size=n_negatives, replace=False).tolist()
