@@ -9,11 +9,12 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab test unit nbval execute reproduce doctor constraints clean
+.PHONY: help install data lab test lint unit nbval execute reproduce doctor constraints clean
 
 help:
 	@echo "make lab        set up (.venv, packages, MovieLens 100K) and open JupyterLab on notebooks/"
-	@echo "make test       set up, then run the unit tests and execute every notebook (CI budget)"
+	@echo "make test       set up, then lint, run the unit tests and execute every notebook (CI budget)"
+	@echo "make lint       ruff (lint + format check) and mypy over the package"
 	@echo "make execute    re-run every notebook in the full budget and save the outputs"
 	@echo "make reproduce  re-run every notebook (full budget) in build/ and check every number matches the committed outputs"
 	@echo "make data       fetch and verify MovieLens 100K into data/"
@@ -53,7 +54,13 @@ nbval: data
 	$(PARALLEL) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--nbval-lax --nbval-current-env -n 2 --dist loadscope $(NOTEBOOKS)
 
-test: unit nbval
+# Style and types: ruff's rules (incl. flake8-bandit) and format check, then mypy.
+lint: install
+	$(BIN)/ruff check recsys_lessons
+	$(BIN)/ruff format --check recsys_lessons
+	$(BIN)/mypy recsys_lessons
+
+test: lint unit nbval
 
 execute: data
 	@for nb in $(NOTEBOOKS); do \

@@ -18,6 +18,7 @@ Notation in the formulas: ``R_u`` is user u's relevant set, ``rel_u(i)`` is 1 if
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,7 +42,7 @@ __all__ = [
     "rmse",
 ]
 
-Relevant = sp.spmatrix | sp.sparray | np.ndarray | Sequence[Collection[int]]
+Relevant: TypeAlias = sp.spmatrix | sp.sparray | np.ndarray | Sequence[Collection[int]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def hits_at_k(ranked: np.ndarray, relevant: Relevant, k: int) -> tuple[np.ndarra
             raise ValueError(f"ranked has {n_users} users but relevant has {len(relevant)} sets")
         sets = [set(int(i) for i in r) for r in relevant]
         n_relevant = np.array([len(s) for s in sets])
-        hits = np.array([[int(i) in s for i in row] for row, s in zip(ranked, sets)], dtype=bool)
+        hits = np.array([[int(i) in s for i in row] for row, s in zip(ranked, sets, strict=True)], dtype=bool)
         hits = hits.reshape(n_users, k)
     empty = np.flatnonzero(n_relevant == 0)
     if empty.size:
@@ -193,7 +194,7 @@ def mrr_at_k(ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: bool
 def hit_rate_at_k(ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: bool = False) -> float | np.ndarray:
     """HitRate@k: ``HR@k(u) = 1`` if any of the top k is relevant, else 0; averaged over users."""
     hits, _ = hits_at_k(ranked, relevant, k)
-    return _reduce(hits.any(1).astype(np.float64), per_user)
+    return _reduce(np.asarray(hits.any(1), dtype=np.float64), per_user)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,7 +317,11 @@ def intra_list_similarity(
     Raises:
         ValueError: lists shorter than 2, or item indices outside the feature rows.
     """
-    feats = item_features.toarray() if sp.issparse(item_features) else np.asarray(item_features, dtype=np.float64)
+    feats = (
+        sp.csr_matrix(item_features).toarray()
+        if sp.issparse(item_features)
+        else np.asarray(item_features, dtype=np.float64)
+    )
     if feats.ndim != 2:
         raise ValueError(f"item_features must be 2-D (n_items, n_features), got shape {feats.shape}")
     ranked = _check_lists(ranked, feats.shape[0])

@@ -125,20 +125,20 @@ def item_map(
         ValueError: ``coords`` not ``(n, 2)``, a label count that differs from ``n``, or ``max_labels`` < 1.
     """
     coords = np.asarray(coords, dtype=float)
-    labels = np.asarray(labels, dtype=object)
+    names = np.asarray(labels, dtype=object)
     if coords.ndim != 2 or coords.shape[1] != 2:
         raise ValueError(f"coords must have shape (n, 2), got {coords.shape}")
-    if labels.shape != (len(coords),):
-        raise ValueError(f"{labels.size} labels for {len(coords)} points")
+    if names.shape != (len(coords),):
+        raise ValueError(f"{names.size} labels for {len(coords)} points")
     if max_labels < 1:
         raise ValueError(f"max_labels={max_labels!r}; expected >= 1")
     ax = ax or plt.subplots(figsize=(8, 6))[1]
-    shown = pd.Series(labels).value_counts().index[:max_labels]
-    other = ~np.isin(labels, shown)
+    shown = pd.Series(names).value_counts().index[:max_labels]
+    other = ~np.isin(names, shown)
     ax.scatter(coords[other, 0], coords[other, 1], s=6, color="0.85", label="other")
     palette = plt.get_cmap("tab10")
     for j, label in enumerate(shown):
-        sel = labels == label
+        sel = names == label
         ax.scatter(coords[sel, 0], coords[sel, 1], s=10, color=palette(j % 10), label=f"{label} ({sel.sum()})")
     ax.set(xticks=[], yticks=[], title=title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)

@@ -147,7 +147,8 @@ class Encoder:
     @property
     def dim(self) -> int:
         """Size of one embedding (384 for all-MiniLM-L6-v2)."""
-        return int(self.model.config.hidden_size)
+        config: Any = self.model.config
+        return int(config.hidden_size)
 
     def encode(self, texts: Sequence[str], batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` without any cache (mean pooling, L2 normalisation).

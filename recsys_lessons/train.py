@@ -90,7 +90,7 @@ def set_seed(seed: int) -> torch.Generator:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds the legacy global RNG that libraries still use
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(int(seed))
 
@@ -180,14 +180,14 @@ class History:
 def train_loop(
     model: torch.nn.Module,
     batches: Callable[[int], Iterable[Batch]],
-    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
+    loss_fn: Callable[[Any, Any], torch.Tensor],  # (model, batch) -> loss; model is ``model``
     optimizer: torch.optim.Optimizer,
     epochs: int,
     *,
     device: torch.device | str | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     grad_clip: float | None = None,
-    validate: Callable[[torch.nn.Module], float] | None = None,
+    validate: Callable[[Any], float] | None = None,
     mode: Literal["max", "min"] = "max",
     patience: int | None = None,
     mixed_precision: bool | None = None,

@@ -81,7 +81,8 @@ def _tidy_items(item_ids, raw_titles, genres, release_years=None) -> pd.DataFram
         }
     )
     items["text"] = [
-        _item_text(t, None if pd.isna(y) else int(y), g) for t, y, g in zip(items.title, items.year, items.genres)
+        _item_text(t, None if pd.isna(y) else int(y), g)
+        for t, y, g in zip(items.title, items.year, items.genres, strict=True)
     ]
     return items.sort_values("item_id").reset_index(drop=True)
 
@@ -100,7 +101,7 @@ def _tidy_ratings(df: pd.DataFrame) -> pd.DataFrame:
 
 def _genre_lists(flags: np.ndarray) -> list[list[str]]:
     # "unknown" is the absence of a genre, not a genre.
-    return [[g for g, on in zip(GENRES_100K, row) if on and g != "unknown"] for row in flags]
+    return [[g for g, on in zip(GENRES_100K, row, strict=True) if on and g != "unknown"] for row in flags]
 
 
 def _release_years(dates: pd.Series) -> np.ndarray:
@@ -115,7 +116,7 @@ def _parse_100k_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
             header=None,
             names=["user_id", "item_id", "rating", "timestamp"],
         )
-        cols = ["item_id", "title", "release_date", "video_release_date", "url"] + GENRES_100K
+        cols = ["item_id", "title", "release_date", "video_release_date", "url", *GENRES_100K]
         raw_items = pd.read_csv(
             zf.open("ml-100k/u.item"),
             sep="|",

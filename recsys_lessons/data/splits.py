@@ -105,6 +105,6 @@ def split_cold_items(
     inter = _as_interactions(data)
     rated = np.unique(inter.frame["item_idx"].to_numpy())
     rng = np.random.default_rng(seed)
-    cold = rng.choice(rated, size=int(round(fraction * len(rated))), replace=False)
+    cold = rng.choice(rated, size=round(fraction * len(rated)), replace=False)
     in_test = np.isin(inter.frame["item_idx"].to_numpy(), cold)
     return inter.subset(~in_test), inter.subset(in_test)

@@ -90,8 +90,8 @@ def evaluate_cold_start(
         tie = rng.random(s.shape)  # (b, n_cold): a random priority among equal scores, per user
         order = np.lexsort((tie, -s), axis=-1)  # by score, ties by `tie`
         ranked.append(order[:, :k])
-    ranked = np.concatenate(ranked)  # (n_test_users, k) candidate positions
-    out = {f"{m}@{k}": float(RANKING_METRICS[m](ranked, rel[users], k)) for m in metrics}
+    lists = np.concatenate(ranked)  # (n_test_users, k) candidate positions
+    out = {f"{m}@{k}": float(RANKING_METRICS[m](lists, rel[users], k)) for m in metrics}
     out.update(users=int(users.size), candidates=int(cold.size))
     return pd.Series(out, name=getattr(model, "name", type(model).__name__))
 

@@ -74,6 +74,7 @@ class Recommender(BaseEstimator, metaclass=ABCMeta):
     """
 
     name: str = "recommender"
+    train_: Interactions  # set by fit
 
     @abstractmethod
     def fit(self, train: Interactions) -> Recommender:  # pragma: no cover - abstract

@@ -210,7 +210,7 @@ class CrossEncoder:
         self._load()
         hist, cand = pairs["history"].tolist(), pairs["candidate"].tolist()
         set_seed(self.seed)
-        self.step_losses_ = []
+        self.step_losses_: list[float] = []
 
         def batches(epoch: int):
             order = np.random.default_rng([self.seed, epoch]).permutation(len(pairs))

@@ -18,7 +18,8 @@ Every model here follows the same three steps, and only the first differs:
 
 Because the item profiles come from the item table (``train.items``), not from ratings, these
 models can score items nobody has rated yet: the cold-start case collaborative filtering cannot
-handle. :func:`recsys_lessons.evaluation.evaluate_cold_start` measures exactly that on :func:`~recsys_lessons.data.split_cold_items`.
+handle. :func:`recsys_lessons.evaluation.evaluate_cold_start` measures exactly that on
+:func:`~recsys_lessons.data.split_cold_items`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _normalise_rows(m: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
 
 
 def _dense(m: np.ndarray | sp.spmatrix) -> np.ndarray:
-    return np.asarray(m.toarray() if sp.issparse(m) else m, dtype=np.float32)
+    return np.asarray(sp.csr_matrix(m).toarray() if sp.issparse(m) else m, dtype=np.float32)
 
 
 def user_weights(train: Interactions, weighting: str = "liked") -> sp.csr_matrix:
@@ -160,7 +161,7 @@ class ContentRecommender(Recommender):
             TypeError: ``train`` is not ``Interactions``.
             ValueError: no ratings, or no item table on ``train``.
         """
-        self.train_ = None  # stays unfitted if anything below fails
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"weighting={self.weighting!r}; expected one of {WEIGHTINGS}")
         train = self._check_train(train)
@@ -186,6 +187,8 @@ class ContentRecommender(Recommender):
         k = min(int(k), n - int(dropped.sum()))
         top = top_k(scores[None, :], k, sp.csr_matrix(dropped[None, :]), device="cpu")[0]
         items = self.train_.items
+        if items is None:  # fit refuses such data; this keeps the type checker informed
+            raise ValueError("this model's training data has no item table")
         return pd.DataFrame(
             {
                 "rank": np.arange(1, k + 1),

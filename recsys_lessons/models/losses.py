@@ -100,7 +100,7 @@ def sampled_softmax_loss(
     mask = _check_pos_neg(pos, neg, neg_mask)
     if (log_q_pos is None) != (log_q_neg is None):
         raise ValueError("give both log_q_pos and log_q_neg, or neither")
-    if log_q_pos is not None:
+    if log_q_pos is not None and log_q_neg is not None:
         pos = pos - log_q_pos
         neg = neg - log_q_neg
     neg = neg.masked_fill(~mask, float("-inf"))

@@ -19,6 +19,7 @@ model is retrained on all the training data for that many epochs.
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,14 +157,14 @@ class _FactorModel(Recommender):
         raise NotImplementedError
 
     @abstractmethod
-    def _loss(self, model: nn.Module, batch) -> torch.Tensor:  # pragma: no cover - abstract
+    def _loss(self, model: BiasedMFModule, batch) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @abstractmethod
     def _validator(self, fit_part: Interactions, valid: Interactions):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    _mode = "max"
+    _mode: Literal["max", "min"] = "max"
 
     def _train(self, train: Interactions, valid: Interactions | None, epochs: int) -> tuple[nn.Module, History]:
         set_seed(self.seed)
@@ -203,7 +204,7 @@ class _FactorModel(Recommender):
             TypeError: ``train`` is not an ``Interactions``.
             ValueError: empty ``train``.
         """
-        self.train_ = None  # not fitted until training succeeds
+        self.__dict__.pop("train_", None)  # not fitted until training succeeds
         self._check_params()
         train = self._check_train(train)
         self.device_ = get_device(self.device)
@@ -227,7 +228,8 @@ class _FactorModel(Recommender):
     @torch.no_grad()
     def _score(self, users: np.ndarray) -> np.ndarray:
         u = torch.as_tensor(users, dtype=torch.long, device=self.device_)
-        return self.module_.all_scores(u).float().cpu().numpy()  # (len(users), n_items)
+        module = cast(BiasedMFModule, self.module_)
+        return module.all_scores(u).float().cpu().numpy()  # (len(users), n_items)
 
 
 class MatrixFactorization(_FactorModel):
@@ -264,7 +266,7 @@ class MatrixFactorization(_FactorModel):
     """
 
     name = "mf"
-    _mode = "min"
+    _mode: Literal["max", "min"] = "min"
 
     def __init__(
         self,
@@ -400,7 +402,7 @@ class BPR(_FactorModel):
     """
 
     name = "bpr"
-    _mode = "max"
+    _mode: Literal["max", "min"] = "max"
 
     def __init__(
         self,
@@ -456,7 +458,7 @@ class BPR(_FactorModel):
         seen = fit_part.matrix[users]
         relevant = rel[users]
 
-        def ndcg(model: nn.Module) -> float:
+        def ndcg(model: BiasedMFModule) -> float:
             dev = next(model.parameters()).device
             scores = model.all_scores(torch.as_tensor(users, dtype=torch.long, device=dev)).float()
             return validation_ndcg(scores.cpu(), relevant, seen, 10)

@@ -191,7 +191,8 @@ def build_pairs(
         raise ValueError(f"positions={positions!r}; expected 'random' or 'last'")
     if n_negatives < 0 or targets_per_user < 1 or n_history < 1:
         raise ValueError(
-            f"need n_negatives >= 0, targets_per_user >= 1, n_history >= 1; got {n_negatives}, {targets_per_user}, {n_history}"
+            "need n_negatives >= 0, targets_per_user >= 1, n_history >= 1; "
+            f"got {n_negatives}, {targets_per_user}, {n_history}"
         )
     if negatives == "candidates":
         if candidates is None:
@@ -208,19 +209,21 @@ def build_pairs(
         users = np.sort(rng.choice(users, size=max_users, replace=False))
     counts = train.item_popularity().astype(np.float64) + 1.0
     q = np.full(train.n_items, 1.0 / train.n_items) if negatives == "uniform" else counts / counts.sum()
+    cand_rows = np.asarray(candidates) if candidates is not None else np.empty((train.n_users, 0), np.int64)
     rows = []
     for u in users:
         seq, rat = seqs[u], rates[u]
         seen = set(seq.tolist())
         if negatives == "candidates":
-            pool = np.array([j for j in candidates[u] if j not in seen])
+            pool = np.array([j for j in cand_rows[u] if j not in seen])
             if len(pool) < n_negatives:
                 raise ValueError(
                     f"user index {u} has {len(pool)} unseen candidates; cannot draw {n_negatives} negatives"
                 )
         elif train.n_items - len(seen) < n_negatives:
             raise ValueError(
-                f"user index {u} has rated all but {train.n_items - len(seen)} items; cannot draw {n_negatives} negatives"
+                f"user index {u} has rated all but {train.n_items - len(seen)} items; "
+                f"cannot draw {n_negatives} negatives"
             )
         n_pos = min(targets_per_user, len(seq) - 1)
         if positions == "last":
@@ -229,7 +232,7 @@ def build_pairs(
             chosen = np.sort(rng.choice(np.arange(1, len(seq)), size=n_pos, replace=False))
         for t in chosen:
             hist = history_text(
-                titles[_liked_before(seq, rat, t, n_history, like_threshold)], like_threshold is not None
+                titles[_liked_before(seq, rat, int(t), n_history, like_threshold)].tolist(), like_threshold is not None
             )
             rows.append((u, seq[t], t, 1.0, hist))
             if negatives == "candidates":
