@@ -176,7 +176,13 @@ def ndcg_at_k(ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: boo
 def mean_average_precision(
     ranked: np.ndarray, relevant: Relevant, k: int = 10, per_user: bool = False
 ) -> float | np.ndarray:
-    """MAP@k: ``AP@k(u) = (1/min(|R_u|, k)) Σ_{i=1..k} P@i(u) · rel_u(i)``, averaged over users."""
+    """MAP@k: ``AP@k(u) = (1/min(|R_u|, k)) Σ_{i=1..k} P@i(u) · rel_u(i)``, averaged over users.
+
+    The normaliser is ``min(|R_u|, k)``, the most hits a list of ``k`` can hold, so a perfect
+    top-k scores 1 however many items are relevant (the recommenders / Spark definition used by
+    the course's benchmark table). TREC-style tools (``trec_eval``, ``ranx``) divide by
+    ``|R_u|`` instead; the two agree whenever ``|R_u| <= k``.
+    """
     hits, n_rel = hits_at_k(ranked, relevant, k)
     precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, k + 1)  # (n_users, k)
     ap = (precision_at_i * hits).sum(1) / np.minimum(n_rel, k)

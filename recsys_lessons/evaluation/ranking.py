@@ -38,8 +38,8 @@ def top_k(
 
     Short rows, the one policy: when a row has fewer than ``k`` items left once ``exclude`` is
     applied, the array stays rectangular and the row's remaining positions hold its excluded
-    items (best-scored first, ties by index), i.e. the result is always the first ``k`` of the
-    stable sort with excluded items moved below everything else. Metrics then count those
+    items in index order, i.e. the result is always the first ``k`` of the stable sort once the
+    excluded items' scores are set to ``-inf``. Metrics then count those
     positions as misses (an item of the training data is not in the test data). A caller that
     must never show an excluded item asks for at most the number left
     (:meth:`~recsys_lessons.models.base.Recommender.recommend` does, and returns a shorter table).
