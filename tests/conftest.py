@@ -47,3 +47,14 @@ def ml100k() -> Dataset:
 def ml100k_split(ml100k):
     """The benchmark protocol split: 75/25 stratified per item, seed 42."""
     return split_stratified(ml100k, 0.75, by="item", seed=42)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that reads MovieLens carries the ``data`` marker, even through a fixture.
+
+    Tests mark themselves with ``@pytest.mark.data``; this adds it to any test that reaches the
+    ``ml100k`` fixtures indirectly, so ``pytest -m "not data"`` runs without the dataset.
+    """
+    for item in items:
+        if {"ml100k", "ml100k_split"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)

@@ -89,6 +89,7 @@ def test_history_items_are_the_films_of_the_history_text(tiny):
         user_histories(tiny, [0], n_history=0)
 
 
+@pytest.mark.data
 def test_build_pairs_no_leak_and_negatives_unseen(ml100k):
     train, _ = split_last_item(ml100k)
     pairs = build_pairs(train, n_history=3, n_negatives=3, targets_per_user=2, max_users=60, seed=1)
@@ -118,6 +119,7 @@ def test_build_pairs_no_leak_and_negatives_unseen(ml100k):
     assert pop[pp[pp.label == 0].item_idx].mean() > 2 * pop[uni[uni.label == 0].item_idx].mean()
 
 
+@pytest.mark.data
 def test_build_pairs_hard_negatives_from_candidate_lists(ml100k):
     train, _ = split_last_item(ml100k)
     all_users = np.arange(train.n_users)
@@ -222,11 +224,15 @@ def test_cosine_scores_match_a_loop():
     np.testing.assert_allclose(cosine_scores(h, items, cand), want)
 
 
+@pytest.mark.data
 def test_real_minilm_trains_a_few_steps(ml100k):
     """The bundled MiniLM with a fresh one-logit head: two steps on 8 pairs, offline."""
     train, _ = split_last_item(ml100k)
     pairs = build_pairs(train, n_negatives=1, max_users=4, seed=0)
-    ce = CrossEncoder(batch_size=4, epochs=1, max_length=48, progress=False).fit(pairs)
-    assert ce.model.config.num_labels == 1
+    untouched = CrossEncoder(batch_size=4, epochs=1, max_length=48, progress=False)
+    before = untouched.predict(pairs.history.tolist(), pairs.candidate.tolist())
+    ce = CrossEncoder(batch_size=4, epochs=1, max_length=48, lr=1e-3, progress=False).fit(pairs)
+    assert ce.model_.config.num_labels == 1 and ce.device_ == torch.device("cpu")
     assert len(ce.step_losses_) == 2 and all(np.isfinite(ce.step_losses_))
-    assert ce.predict(pairs.history.tolist(), pairs.candidate.tolist()).shape == (len(pairs),)
+    after = ce.predict(pairs.history.tolist(), pairs.candidate.tolist())
+    assert after.shape == (len(pairs),) and not np.allclose(after, before)  # training moved the weights

@@ -167,6 +167,7 @@ def test_bad_inputs_get_documented_errors(tiny, tmp_path, cls):
 # -- the cold-start protocol --------------------------------------------------------------------
 
 
+@pytest.mark.data
 def test_cold_split_really_hides_the_items(ml100k):
     train, test = split_cold_items(ml100k, fraction=0.2, seed=42)
     train_items = set(train.frame["item_idx"])
@@ -204,6 +205,7 @@ def test_cold_start_metrics_match_a_brute_force_loop(tiny):
     assert got["recall@1"] == pytest.approx(np.mean(recalls))
 
 
+@pytest.mark.data
 def test_cold_start_rejects_bad_protocols(tiny, ml100k_split):
     train, test = ml100k_split
     model = Popularity().fit(train)
@@ -221,6 +223,7 @@ def test_cold_start_rejects_bad_protocols(tiny, ml100k_split):
         evaluate_cold_start(fitted, cold_train, split_stratified(Dataset("x", train.frame.iloc[:50], train.items), 0.5)[1], k=1)
 
 
+@pytest.mark.data
 def test_a_model_that_cannot_rank_gets_random_recall(ml100k):
     train, test = split_cold_items(ml100k, fraction=0.2, seed=42)
     expected = expected_random_recall(10, 336)
@@ -241,6 +244,7 @@ def test_expected_random_recall_matches_simulation():
         expected_random_recall(0, 10)
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_embeddings_beat_random_and_genres_on_cold_items(ml100k):
     """The issue's target: Recall@10 over cold items >= 4x random and above the genre profile."""

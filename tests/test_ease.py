@@ -78,6 +78,7 @@ def test_ease_not_fitted_and_bad_train():
         EASE().fit(np.ones((3, 3)))
 
 
+@pytest.mark.data
 def test_ease_beats_popularity_on_benchmark_split(ml100k_split):
     train, test = ml100k_split
     ease = evaluate(EASE(lam=400.0).fit(train), train, test, 10, metrics=("ndcg", "precision"))

@@ -104,6 +104,7 @@ def test_beyond_accuracy_and_segments(ml100k_split):
         evaluate_by_segment(pop, train, test, by="user", segments=activity[:5])
 
 
+@pytest.mark.data
 def test_evaluate_bad_inputs(tiny, ml100k_split):
     train, test = split_stratified(tiny, 0.5, by="user", seed=0)
     model = Popularity().fit(train)
@@ -117,8 +118,11 @@ def test_evaluate_bad_inputs(tiny, ml100k_split):
         evaluate(model, train, test, k=0)
     with pytest.raises(ValueError, match="NaN in the scores"):
         evaluate(FixedScores(np.full(train.shape, np.nan)), train, test, k=1)
-    table = compare({"pop": model, "random": RandomRecommender(1).fit(train)}, train, test, k=2)
-    assert list(table.index) == ["pop", "random"] and "ndcg@2" in table.columns
+    rnd = RandomRecommender(1).fit(train)
+    table = compare({"pop": model, "random": rnd}, train, test, k=2)
+    assert list(table.index) == ["pop", "random"]
+    for name, m in (("pop", model), ("random", rnd)):  # each row is that model's evaluate()
+        pd.testing.assert_series_equal(table.loc[name], evaluate(m, train, test, k=2), check_names=False)
 
 
 def test_baselines_interface(tiny):

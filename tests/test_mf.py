@@ -93,12 +93,21 @@ def test_bpr_is_reproducible(tiny):
     np.testing.assert_array_equal(a, b)
 
 
-def test_training_restores_thread_setting(tiny):
+def test_training_pins_threads_and_restores_the_setting(tiny, monkeypatch):
     before = torch.get_num_threads()
-    BPR(dim=2, epochs=1, valid_fraction=0.0, num_threads=1).fit(tiny)
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(3)  # differs from the pin below, whatever OMP_NUM_THREADS says
+    seen = []
+    real = BPR._loss
+    monkeypatch.setattr(BPR, "_loss", lambda self, m, b: (seen.append(torch.get_num_threads()), real(self, m, b))[1])
+    try:
+        BPR(dim=2, epochs=1, valid_fraction=0.0, num_threads=1).fit(tiny)
+        assert seen and set(seen) == {1}  # every training step ran on one thread
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
 
 
+@pytest.mark.data
 def test_bpr_and_mf_beat_popularity_on_benchmark_split(ml100k_split):
     train, test = ml100k_split
     pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("ndcg",))["ndcg@10"]

@@ -113,6 +113,7 @@ def test_recommend_unknown_user_raises_key_error(tiny):
         ItemKNN(k=2).fit(tiny).recommend(999)
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("model", [ItemKNN(), UserKNN()])
 def test_knn_beats_popularity_on_benchmark_split(ml100k_split, model):
     train, test = ml100k_split
@@ -121,6 +122,7 @@ def test_knn_beats_popularity_on_benchmark_split(ml100k_split, model):
     assert got > pop + 0.1
 
 
+@pytest.mark.data
 def test_last_item_knn_beats_popularity_on_leave_last_out(ml100k):
     train, test = split_last_item(ml100k)
     got = evaluate(LastItemKNN().fit(train), train, test, 10, metrics=("hit_rate",))["hit_rate@10"]

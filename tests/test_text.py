@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from recsys_lessons import text as T
+from recsys_lessons.train import get_device
 
 TEXTS = [
     "Star Wars (1977). Genres: Action, Adventure, Romance, Sci-Fi, War.",
@@ -41,7 +42,7 @@ def test_mean_pool_matches_a_hand_computed_masked_mean():
 def test_encoder_is_the_bundled_minilm(encoder):
     assert encoder.dim == 384
     assert encoder.fingerprint == f"sha256:{T.BUNDLED_SHA256}"
-    assert encoder.device == torch.device("cpu") or encoder.device.type in ("cuda", "mps")
+    assert encoder.device == get_device(None)  # the device get_device picks (CPU on this machine)
     assert not encoder.model.training
 
 
@@ -94,10 +95,16 @@ def test_a_local_folder_gets_a_weights_fingerprint(tmp_path):
     assert T._weights_fingerprint(tmp_path / "missing") is None
 
 
-def test_resolve_model_and_quiet_still_work():
-    assert Path(T.resolve_model(None), "model.safetensors").exists()
-    assert T.resolve_model("bert-base-uncased") == "bert-base-uncased"
+def test_resolve_model_and_quiet_transformers():
+    folder = Path(T.resolve_model(None))
+    assert T.file_hash(folder / "model.safetensors") == T.BUNDLED_SHA256  # the official weights
+    assert T.resolve_model("bert-base-uncased") == "bert-base-uncased"  # other names pass through
+    import transformers
+
+    transformers.logging.set_verbosity_info()
     T.quiet_transformers()
+    assert transformers.logging.get_verbosity() == transformers.logging.ERROR
+    assert not transformers.utils.logging.is_progress_bar_enabled()
 
 
 # -- what can be embedded -----------------------------------------------------------------------

@@ -125,9 +125,17 @@ def test_loop_bad_inputs():
 
 def test_cpu_threads_pins_and_restores():
     before = torch.get_num_threads()
-    with cpu_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(3)  # a setting different from the pin, whatever OMP_NUM_THREADS says
+    try:
+        with cpu_threads(2):
+            assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 3
+        with pytest.raises(RuntimeError, match="inside"), cpu_threads(1):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 3  # restored on the error path too
+    finally:
+        torch.set_num_threads(before)
     with pytest.raises(RuntimeError):  # restored even when the block fails
         with cpu_threads(1):
             raise RuntimeError("boom")
