@@ -178,16 +178,20 @@ class Interactions:
         m.data = np.ones_like(m.data)
         return m
 
+    @staticmethod
+    def _position(index: pd.Index, raw_id: int, kind: str) -> int:
+        pos = index.get_indexer([raw_id])[0]
+        if pos < 0:
+            raise KeyError(f"{kind} id {raw_id} is not in the index ({len(index)} {kind}s)")
+        return int(pos)
+
     def user_index(self, user_id: int) -> int:
         """Position of a raw user id in the index.
 
         Raises:
             KeyError: if the id is unknown.
         """
-        pos = self._user_pos.get_indexer([user_id])[0]
-        if pos < 0:
-            raise KeyError(f"user id {user_id} is not in the index ({self.n_users} users)")
-        return int(pos)
+        return self._position(self._user_pos, user_id, "user")
 
     def item_index(self, item_id: int) -> int:
         """Position of a raw item id in the index.
@@ -195,10 +199,7 @@ class Interactions:
         Raises:
             KeyError: if the id is unknown.
         """
-        pos = self._item_pos.get_indexer([item_id])[0]
-        if pos < 0:
-            raise KeyError(f"item id {item_id} is not in the index ({self.n_items} items)")
-        return int(pos)
+        return self._position(self._item_pos, item_id, "item")
 
     def item_popularity(self) -> np.ndarray:
         """Number of ratings per item, shape ``(n_items,)``."""
