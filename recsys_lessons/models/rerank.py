@@ -29,6 +29,7 @@ import copy
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, clone
 
 from ..data import Interactions
@@ -45,6 +46,7 @@ __all__ = [
     "XQuAD",
     "calibration_kl",
     "genre_distribution",
+    "serve_in_turn",
 ]
 
 
@@ -400,6 +402,46 @@ class CalibratedReranker(_GreedyReranker):
         return self._finish(picked, n)
 
 
+def serve_in_turn(
+    relevance: np.ndarray,
+    candidates: np.ndarray,
+    beta: float,
+    k: int,
+    n_items: int,
+    valid: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exposure-aware greedy pass of :class:`ExposureAware`: rows are served in order.
+
+    For row ``u`` (after rows ``0 … u − 1``) the ``k`` candidates with the largest
+    ``relevance[u, j] − β · log(1 + c[candidates[u, j]])`` are its list (ties to the earlier
+    position), then ``c`` is incremented for those items; the other candidates follow in their
+    original order.
+
+    Args:
+        relevance: ``(n_users, N)`` scaled base scores of the candidates.
+        candidates: ``(n_users, N)`` item indices.
+        beta: penalty weight ``β`` >= 0.
+        k: list length counted as exposure.
+        n_items: catalogue size (length of the counts).
+        valid: optional ``(n_users, N)`` mask; invalid candidates go last and are not counted.
+
+    Returns:
+        ``(order, counts)``: ``(n_users, N)`` positions into each row of ``candidates``, the list
+        first; and the ``(n_items,)`` final exposure counts ``c``.
+    """
+    valid = np.ones(candidates.shape, dtype=bool) if valid is None else valid
+    k = min(int(k), candidates.shape[1])
+    counts = np.zeros(n_items)
+    order = np.empty(candidates.shape, dtype=np.int64)
+    for u in range(len(candidates)):  # the serving order
+        gain = np.where(valid[u], relevance[u] - beta * np.log1p(counts[candidates[u]]), -np.inf)
+        pos = np.argsort(-gain, kind="stable")  # (N,), ties -> earlier position (better base rank)
+        top = pos[:k]
+        counts[candidates[u, top[valid[u, top]]]] += 1
+        order[u] = np.concatenate([top, np.sort(pos[k:])])  # the others in base order
+    return order, counts
+
+
 class ExposureAware(_GreedyReranker):
     """Aggregate diversity: serve users in turn and penalise items already recommended often.
 
@@ -440,20 +482,10 @@ class ExposureAware(_GreedyReranker):
 
     def _fit_extra(self, train: Interactions) -> None:
         users = np.arange(train.n_users)
-        base_scores, cands, relevance, valid = self.candidates(users)
-        k = min(int(self.k), cands.shape[1])
-        counts = np.zeros(train.n_items)
-        order = np.empty_like(cands)
-        for u in users:  # the serving order: index order
-            gain = np.where(valid[u], relevance[u] - self.beta * np.log1p(counts[cands[u]]), -np.inf)
-            pos = np.argsort(-gain, kind="stable")  # (N,), ties -> better base rank
-            top = pos[:k]
-            counts[cands[u, top[valid[u, top]]]] += 1
-            rest = np.sort(pos[k:])  # the others in base order
-            order[u] = np.concatenate([top, rest])
+        _, cands, relevance, valid = self.candidates(users)
+        order, self.exposure_ = serve_in_turn(relevance, cands, self.beta, int(self.k), train.n_items, valid)
         self.lists_ = np.take_along_axis(cands, order, 1)
         self._lists_valid = np.take_along_axis(valid, order, 1)
-        self.exposure_ = counts
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         base_scores = self.base_.score(users).astype(np.float64)
@@ -463,14 +495,17 @@ class ExposureAware(_GreedyReranker):
 class TextTailBlend(Reranker):
     """Blend a collaborative model with a content model, leaning on the text for rarely seen items.
 
-    With ``z_b(u, i)`` and ``z_t(u, i)`` the base and text scores standardised per user over the
-    catalogue (zero mean, unit variance) and ``φ_i`` the item's training popularity,
+    With ``r_b(u, i)`` and ``r_t(u, i)`` the percentile ranks of item ``i`` among all items for
+    user ``u`` under the base and the text model (0 = worst, 1 = best; ties share the mean rank)
+    and ``φ_i`` the item's training popularity,
 
-    ``score(u, i) = (1 − w_i) · z_b(u, i) + w_i · z_t(u, i)``,  ``w_i = w_max · τ / (τ + φ_i)``:
+    ``score(u, i) = (1 − w_i) · r_b(u, i) + w_i · r_t(u, i)``,  ``w_i = w_max · τ / (τ + φ_i)``:
 
-    an item nobody rated is scored by ``w_max`` parts text, an item with ``τ`` ratings by half as
-    much, a blockbuster almost only by the base model. It scores the whole catalogue (not only the
-    base model's candidates), since the point is to reach tail items the base model ranks low.
+    an item nobody rated is ranked ``w_max`` parts by its text, an item with ``τ`` ratings half as
+    much, a blockbuster almost only by the base model. Ranks, not raw scores, are blended because
+    the two score scales differ wildly (a collaborative model's few large scores would otherwise
+    drown every text score). It scores the whole catalogue, not only the base model's candidates,
+    since the point is to reach tail items the base model ranks low.
 
     Args:
         base: the collaborative model (cloned and fitted in ``fit``).
@@ -484,7 +519,7 @@ class TextTailBlend(Reranker):
 
     name = "text-tail blend"
 
-    def __init__(self, base: Recommender, text: Recommender, tau: float = 10.0, max_weight: float = 0.5) -> None:
+    def __init__(self, base: Recommender, text: Recommender, tau: float = 10.0, max_weight: float = 0.8) -> None:
         self.base = base
         self.text = text
         self.tau = tau
@@ -500,12 +535,11 @@ class TextTailBlend(Reranker):
         self.weights_ = self.max_weight * self.tau / (self.tau + pop)  # (n_items,)
 
     @staticmethod
-    def _standardise(s: np.ndarray) -> np.ndarray:
-        sd = s.std(1, keepdims=True)
-        return np.divide(s - s.mean(1, keepdims=True), sd, out=np.zeros_like(s), where=sd > 0)
+    def _percentile_ranks(s: np.ndarray) -> np.ndarray:
+        return (rankdata(s, axis=1) - 1.0) / max(s.shape[1] - 1, 1)  # (n, n_items) in [0, 1]
 
     def _score(self, users: np.ndarray) -> np.ndarray:
-        zb = self._standardise(self.base_.score(users).astype(np.float64))  # (n, n_items)
-        zt = self._standardise(self.text_.score(users).astype(np.float64))
+        rb = self._percentile_ranks(self.base_.score(users))  # (n, n_items)
+        rt = self._percentile_ranks(self.text_.score(users))
         w = self.weights_[None, :]
-        return (1.0 - w) * zb + w * zt
+        return (1.0 - w) * rb + w * rt

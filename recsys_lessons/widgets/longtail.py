@@ -1,0 +1,184 @@
+"""Lesson 04 widget: move the popularity penalty α, watch one user's list and the trade-off curve.
+
+The controls drive the view: moving the ``alpha`` slider or picking another user redraws one
+``HTML`` value (the user's top-k with tail items marked, the NDCG@k / coverage@k of every test
+user's list at this α, and the trade-off curve with the current point as an inline SVG), so a
+headless test can set a control and read the result. :meth:`LongTailExplorer.update` sets the
+controls and lets their observers redraw.
+
+Everything expensive happens once in the constructor (the base model's candidates for every test
+user and the curve over a grid of α); an update re-sorts ``(n_users, n_candidates)`` arrays.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+import scipy.sparse as sp
+
+from .. import metrics as M
+from ..data import Interactions
+from ..models.base import NotFittedError
+from ..models.rerank import PopularityPenalty
+
+__all__ = ["LongTailExplorer"]
+
+
+class LongTailExplorer:
+    """A popularity-penalty slider over a fitted :class:`~recsys_lessons.models.rerank.PopularityPenalty`.
+
+    Args:
+        model: a fitted ``PopularityPenalty`` (its base model supplies the candidates).
+        test: held-out interactions on the model's index (hits and the curve's NDCG).
+        alphas: the grid the curve is drawn on (sorted, >= 0); the slider spans it.
+        user_id: the raw user id shown first (default: the first test user).
+        k: list length.
+        head_share: head definition for the tail marks.
+
+    Attributes:
+        alpha: the ``FloatSlider`` (the main control). user: the ``Dropdown`` of test users.
+        html: the ``HTML`` view. curve: ``(len(alphas), 2)`` NDCG@k and coverage@k per grid α.
+        widget: the assembled ``VBox``.
+
+    Raises:
+        TypeError: ``model`` is not a ``PopularityPenalty`` or ``test`` not ``Interactions``.
+        NotFittedError: ``model`` is not fitted.
+        ValueError: ``test`` on another index, a bad grid, ``k`` or ``user_id`` without test items.
+    """
+
+    def __init__(
+        self,
+        model: PopularityPenalty,
+        test: Interactions,
+        alphas: np.ndarray | None = None,
+        user_id: int | None = None,
+        k: int = 10,
+        head_share: float = 0.8,
+    ) -> None:
+        if not isinstance(model, PopularityPenalty):
+            raise TypeError(f"model must be a PopularityPenalty, got {type(model).__name__}")
+        if getattr(model, "train_", None) is None:
+            raise NotFittedError("the PopularityPenalty is not fitted; call fit(train) first")
+        if not isinstance(test, Interactions):
+            raise TypeError(f"test must be Interactions, got {type(test).__name__}")
+        train = model.train_
+        if test.shape != train.shape or not np.array_equal(test.item_ids, train.item_ids):
+            raise ValueError("test is on a different index than the model's train; split one Interactions object")
+        alphas = np.linspace(0.0, 3.0, 13) if alphas is None else np.asarray(alphas, dtype=np.float64)
+        if alphas.ndim != 1 or alphas.size < 2 or (alphas < 0).any() or (np.diff(alphas) <= 0).any():
+            raise ValueError("alphas must be an increasing 1-D grid of at least 2 values >= 0")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= model.n_candidates:
+            raise ValueError(f"k={k!r}; expected an integer in 1..n_candidates={model.n_candidates}")
+        self.model, self.train, self.test, self.k = model, train, test, int(k)
+        rel = sp.csr_matrix(test.binary())
+        self.users = np.flatnonzero(np.diff(rel.indptr))  # test users, index order
+        self.relevant = rel[self.users]
+        _, self.cands, self.relevance, self.valid = model.candidates(self.users)
+        self.tail = ~M.head_items(train.item_popularity(), head_share)
+        self.popularity = train.item_popularity()
+        self.titles = train.items["title"].astype(str).to_numpy() if train.items is not None else train.item_ids.astype(str)
+        self.alphas = alphas
+        self.curve = np.array([self.point(a) for a in alphas])  # (n_alphas, 2)
+        raw_users = train.user_ids[self.users]
+        first = int(raw_users[0]) if user_id is None else user_id
+        if first not in set(raw_users.tolist()):
+            raise ValueError(f"user_id={user_id!r} has no test items; pick one of the test users")
+        step = float(np.min(np.diff(alphas))) / 2
+        self.alpha = widgets.FloatSlider(value=float(model.alpha), min=float(alphas[0]), max=float(alphas[-1]),
+                                         step=step, description="α", continuous_update=True, readout_format=".2f")
+        self.user = widgets.Dropdown(options=[int(u) for u in raw_users], value=first, description="user")
+        self.html = widgets.HTML()
+        self._point: tuple[float | None, tuple[float, float]] = (None, (0.0, 0.0))
+        for control in (self.alpha, self.user):
+            control.observe(self._redraw, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.alpha, self.user]), self.html])
+        self._redraw()
+
+    # -- pure computations ---------------------------------------------------------------------
+    def ranked(self, alpha: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Top-``k`` item indices of the test users (``rows`` of :attr:`users`) at this α."""
+        new = np.where(self.valid[rows], self.model.rerank_scores(self.relevance[rows], self.cands[rows], alpha), -np.inf)
+        pos = np.argsort(-new, axis=1, kind="stable")[:, : self.k]
+        return np.take_along_axis(self.cands[rows], pos, 1)
+
+    def point(self, alpha: float) -> tuple[float, float]:
+        """``(NDCG@k, coverage@k)`` of every test user's list at this α."""
+        ranked = self.ranked(alpha)
+        return M.ndcg_at_k(ranked, self.relevant, self.k), M.catalogue_coverage(ranked, self.train.n_items)
+
+    # -- the view --------------------------------------------------------------------------------
+    def update(self, alpha: float | None = None, user_id: int | None = None) -> str:
+        """Set the controls (their observers redraw the view) and return the view's HTML.
+
+        Raises:
+            ValueError: ``alpha`` outside the slider's range or a user without test items.
+        """
+        if alpha is not None:
+            if not self.alpha.min <= alpha <= self.alpha.max:
+                raise ValueError(f"alpha={alpha!r}; expected a value in [{self.alpha.min}, {self.alpha.max}]")
+            self.alpha.value = float(alpha)
+        if user_id is not None:
+            if user_id not in self.user.options:
+                raise ValueError(f"user_id={user_id!r} has no test items; pick one of the test users")
+            self.user.value = user_id
+        return self.html.value
+
+    def _redraw(self, change: dict | None = None) -> None:
+        alpha = float(self.alpha.value)
+        row = int(np.searchsorted(self.users, self.train.user_index(self.user.value)))
+        items = self.ranked(alpha, slice(row, row + 1))[0]
+        if self._point[0] != alpha:  # a new user at the same α keeps the global point
+            self._point = (alpha, self.point(alpha))
+        ndcg, coverage = self._point[1]
+        held = set(self.relevant[row].indices.tolist())
+        base_ndcg, base_cov = self.curve[0]
+        rows = []
+        for rank, i in enumerate(items, 1):
+            shade = " style='background:#d9f2d9'" if i in held else ""
+            tail = "◆ tail" if self.tail[i] else ""
+            rows.append(f"<tr{shade}><td>{rank}</td><td>{html.escape(self.titles[i])}</td>"
+                        f"<td style='text-align:right'>{self.popularity[i]}</td><td>{tail}</td>"
+                        f"<td>{'✓' if i in held else ''}</td></tr>")
+        n_tail = int(self.tail[items].sum())
+        table = ("<table><tr><th>rank</th><th>title</th><th>training ratings</th><th>tail?</th><th>hit</th></tr>"
+                 + "".join(rows) + "</table>")
+        summary = (f"<p>α = {alpha:.2f}: NDCG@{self.k} <b>{ndcg:.4f}</b> ({ndcg / base_ndcg:.1%} of α = 0), "
+                   f"coverage@{self.k} <b>{coverage:.4f}</b> ({coverage / base_cov:.2f}× α = 0); "
+                   f"user {self.user.value}: {n_tail} of {self.k} in the long tail.</p>")
+        self.last_ = {"alpha": alpha, "ndcg": ndcg, "coverage": coverage, "items": items}
+        self.html.value = (f"<div style='display:flex;gap:2em;align-items:flex-start'><div>{summary}{table}</div>"
+                           f"{self._svg(ndcg, coverage)}</div>")
+
+    def _svg(self, ndcg: float, coverage: float, width: int = 360, height: int = 260) -> str:
+        """The trade-off curve (coverage on x, NDCG on y) with the current point, as inline SVG."""
+        pad = 40
+        cov, nd = self.curve[:, 1], self.curve[:, 0]
+        x0, x1 = 0.0, max(cov.max(), coverage) * 1.05
+        y0, y1 = min(nd.min(), ndcg) * 0.95, max(nd.max(), ndcg) * 1.02
+
+        def xy(c: float, n: float) -> tuple[float, float]:
+            return pad + (c - x0) / (x1 - x0) * (width - 1.5 * pad), height - pad - (n - y0) / (y1 - y0) * (height - 1.5 * pad)
+
+        line = " ".join(f"{px:.1f},{py:.1f}" for px, py in (xy(c, n) for c, n in zip(cov, nd)))
+        px, py = xy(coverage, ndcg)
+        bx, by = xy(self.curve[0, 1], self.curve[0, 0])
+        gx = xy(2 * self.curve[0, 1], 0.95 * self.curve[0, 0])
+        return (
+            f"<svg width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg' style='font:11px sans-serif'>"
+            f"<rect x='{gx[0]:.1f}' y='{pad / 2}' width='{max(width - pad / 2 - gx[0], 0):.1f}' "
+            f"height='{max(gx[1] - pad / 2, 0):.1f}' fill='#e6f4ea'/>"
+            f"<text x='{width - pad / 2 - 4}' y='{pad / 2 + 12}' text-anchor='end' fill='#1a7f37'>≥ 2× coverage, ≥ 95% NDCG</text>"
+            f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad / 2}' y2='{height - pad}' stroke='black'/>"
+            f"<line x1='{pad}' y1='{height - pad}' x2='{pad}' y2='{pad / 2}' stroke='black'/>"
+            f"<text x='{width / 2}' y='{height - 8}' text-anchor='middle'>coverage@{self.k}</text>"
+            f"<text x='12' y='{height / 2}' transform='rotate(-90 12 {height / 2})' text-anchor='middle'>NDCG@{self.k}</text>"
+            f"<polyline points='{line}' fill='none' stroke='#1f77b4' stroke-width='2'/>"
+            f"<circle cx='{bx:.1f}' cy='{by:.1f}' r='4' fill='grey'><title>α = 0</title></circle>"
+            f"<circle cx='{px:.1f}' cy='{py:.1f}' r='6' fill='#d62728'><title>current α</title></circle>"
+            "</svg>"
+        )
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
