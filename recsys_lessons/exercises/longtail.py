@@ -39,7 +39,7 @@ def check_short_head(fn: Callable[[np.ndarray, float], np.ndarray], exercise: st
     """
     for share in (0.8, 0.5):
         got, error = _call(exercise, fn, _POPULARITY.copy(), share)
-        if error:
+        if error is not None:
             return error
         got = np.asarray(got)
         if got.shape != _POPULARITY.shape or got.dtype != bool:
@@ -84,7 +84,7 @@ def check_serve_in_turn(
     relevance, candidates = _serve_case()
     for beta in (0.1, 0.5):
         got, error = _call(exercise, fn, relevance.copy(), candidates.copy(), beta, 2, 8)
-        if error:
+        if error is not None:
             return error
         got = np.asarray(got)
         if got.shape != (4, 2):
@@ -93,6 +93,11 @@ def check_serve_in_turn(
         order, _ = serve_in_turn(relevance, candidates, beta, 2, 8)
         want = np.take_along_axis(candidates, order, 1)[:, :2]
         for u in range(4):
+            foreign = [int(i) for i in got[u] if i not in candidates[u]]
+            if foreign:
+                return Feedback(exercise, False, (
+                    f"for beta={beta} user {u}'s list holds {foreign[0]}, which is not one of that user's candidates "
+                    f"{candidates[u].tolist()} — are you returning positions instead of item ids?"))
             if not np.array_equal(got[u], want[u]):
                 before = np.bincount(want[:u].ravel(), minlength=8)
                 item = int(got[u][got[u] != want[u]][0])
