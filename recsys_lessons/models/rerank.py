@@ -140,6 +140,7 @@ class Reranker(Recommender, BaseEstimator):
         return scores, cands, relevance, valid
 
     def _rerank(self, users: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, valid: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """``(n, m)`` positions into each row of ``candidates``: the re-ranked list, best first."""
         raise NotImplementedError
 
     def _ordered_scores(self, base_scores: np.ndarray, order: np.ndarray, valid_order: np.ndarray) -> np.ndarray:
@@ -485,14 +486,19 @@ class ExposureAware(_GreedyReranker):
         _, cands, relevance, valid = self.candidates(users)
         order, self.exposure_ = serve_in_turn(relevance, cands, self.beta, int(self.k), train.n_items, valid)
         self.lists_ = np.take_along_axis(cands, order, 1)
-        self._lists_valid = np.take_along_axis(valid, order, 1)
 
-    def _score(self, users: np.ndarray) -> np.ndarray:
-        base_scores = self.base_.score(users).astype(np.float64)
-        return self._ordered_scores(base_scores, self.lists_[users], self._lists_valid[users])
+    def _rerank(self, users, candidates, relevance, valid):
+        # The lists were served once, in fit; find their items among these candidates (the same
+        # items: a candidate missing from the fitted list, possible only on a float near-tie at the
+        # N-th place, goes last).
+        n, width = candidates.shape
+        served = np.full((n, self.train_.n_items), width)  # (n, n_items): position in the served list
+        served[np.arange(n)[:, None], self.lists_[users]] = np.arange(self.lists_.shape[1])[None, :]
+        key = np.take_along_axis(served, candidates, 1)
+        return np.argsort(key, axis=1, kind="stable")
 
 
-class TextTailBlend(Reranker):
+class TextTailBlend(Recommender):
     """Blend a collaborative model with a content model, leaning on the text for rarely seen items.
 
     With ``r_b(u, i)`` and ``r_t(u, i)`` the percentile ranks of item ``i`` among all items for
@@ -514,7 +520,7 @@ class TextTailBlend(Reranker):
         max_weight: ``w_max`` in [0, 1], the text weight of an item without interactions.
 
     Attributes:
-        text_: the fitted clone of ``text``. weights_: ``w_i`` per item.
+        base_, text_: the fitted clones. weights_: ``w_i`` per item.
     """
 
     name = "text-tail blend"
@@ -525,14 +531,23 @@ class TextTailBlend(Reranker):
         self.tau = tau
         self.max_weight = max_weight
 
-    def _check_params(self) -> None:
+    def fit(self, train: Interactions) -> TextTailBlend:
+        """Fit clones of both models on ``train`` and the per-item text weights.
+
+        Raises:
+            TypeError: ``train`` is not ``Interactions`` or a model is not a recommender.
+            ValueError: ``tau`` <= 0, ``max_weight`` outside [0, 1], or an empty ``train``.
+        """
+        self.train_ = None  # stays unfitted if anything below fails
+        train = self._check_train(train)
         _check_number("tau", self.tau, low=1e-12)
         _check_number("max_weight", self.max_weight, high=1.0)
-
-    def _fit_extra(self, train: Interactions) -> None:
+        self.base_ = _clone_model(self.base).fit(train)
         self.text_ = _clone_model(self.text).fit(train)
-        pop = self.popularity_.astype(np.float64)
+        pop = train.item_popularity().astype(np.float64)
         self.weights_ = self.max_weight * self.tau / (self.tau + pop)  # (n_items,)
+        self.train_ = train
+        return self
 
     @staticmethod
     def _percentile_ranks(s: np.ndarray) -> np.ndarray:
