@@ -143,14 +143,18 @@ def make_world(
 
     # Genres: the one or two latent dimensions where the item is strongest (and clearly positive).
     order = np.argsort(-psi, axis=1)
-    genres = [[f"g{order[i, 0] + 1}"] + ([f"g{order[i, 1] + 1}"] if psi[i, order[i, 1]] > 0.5 / np.sqrt(dim) else [])
-              for i in range(n_items)]
-    items = pd.DataFrame({
-        "item_id": np.arange(n_items),
-        "title": [f"Item {i}" for i in range(n_items)],
-        "year": pd.array([2000] * n_items, dtype="Int64"),
-        "genres": genres,
-    })
+    genres = [
+        [f"g{order[i, 0] + 1}"] + ([f"g{order[i, 1] + 1}"] if psi[i, order[i, 1]] > 0.5 / np.sqrt(dim) else [])
+        for i in range(n_items)
+    ]
+    items = pd.DataFrame(
+        {
+            "item_id": np.arange(n_items),
+            "title": [f"Item {i}" for i in range(n_items)],
+            "year": pd.array([2000] * n_items, dtype="Int64"),
+            "genres": genres,
+        }
+    )
     items["text"] = [f"Item {i}. Genres: {', '.join(g)}." for i, g in enumerate(genres)]
 
     rows_u, rows_i = [], []
@@ -166,8 +170,14 @@ def make_world(
 
 
 def _log_frame(users: np.ndarray, items: np.ndarray, timestamp: int) -> pd.DataFrame:
-    return pd.DataFrame({"user_id": users.astype(np.int64), "item_id": items.astype(np.int64),
-                         "rating": np.ones(len(users), np.float32), "timestamp": np.full(len(users), timestamp)})
+    return pd.DataFrame(
+        {
+            "user_id": users.astype(np.int64),
+            "item_id": items.astype(np.int64),
+            "rating": np.ones(len(users), np.float32),
+            "timestamp": np.full(len(users), timestamp),
+        }
+    )
 
 
 @dataclass
@@ -238,9 +248,19 @@ def run_feedback_loop(
     exposure = world.organic_impressions.astype(np.float64).copy()
     frames = [world.organic]
     log = world.interactions()
-    rows = [{"round": 0, "exposure_gini": _gini(exposure), "interaction_gini": _gini(log.item_popularity()),
-             "coverage": np.nan, "true_utility": np.nan, "oracle_utility": np.nan,
-             "logged_recall": np.nan, "consumed": len(log), "log_size": len(log)}]
+    rows = [
+        {
+            "round": 0,
+            "exposure_gini": _gini(exposure),
+            "interaction_gini": _gini(log.item_popularity()),
+            "coverage": np.nan,
+            "true_utility": np.nan,
+            "oracle_utility": np.nan,
+            "logged_recall": np.nan,
+            "consumed": len(log),
+            "log_size": len(log),
+        }
+    ]
     for r in range(1, rounds + 1):
         rng = np.random.default_rng([seed, world.seed, r])
         logged = _logged_recall(policy, log, k, holdout, rng)
@@ -255,9 +275,17 @@ def run_feedback_loop(
         new = _log_frame(np.repeat(users, k)[took.ravel()], ranked.ravel()[took.ravel()], timestamp=r)
         frames.append(new)
         log = world.interactions(pd.concat(frames, ignore_index=True))
-        rows.append({"round": r, "exposure_gini": _gini(exposure), "interaction_gini": _gini(log.item_popularity()),
-                     "coverage": M.catalogue_coverage(ranked, n_items), "true_utility": float(prob.mean()),
-                     "oracle_utility": float(np.clip(oracle, 0, None).mean()), "logged_recall": logged,
-                     "consumed": int(took.sum()), "log_size": len(log)})
+        rows.append(
+            {
+                "round": r,
+                "exposure_gini": _gini(exposure),
+                "interaction_gini": _gini(log.item_popularity()),
+                "coverage": M.catalogue_coverage(ranked, n_items),
+                "true_utility": float(prob.mean()),
+                "oracle_utility": float(np.clip(oracle, 0, None).mean()),
+                "logged_recall": logged,
+                "consumed": int(took.sum()),
+                "log_size": len(log),
+            }
+        )
     return FeedbackLoop(pd.DataFrame(rows), exposure, log)
-

@@ -144,9 +144,7 @@ def accuracy_by_popularity(
     return out.reindex([s for s in ("head", "tail") if s in out.index])
 
 
-def tail_recall(
-    model, train: Interactions, test: Interactions, k: int = 10, share: float = 0.8, **kwargs
-) -> pd.Series:
+def tail_recall(model, train: Interactions, test: Interactions, k: int = 10, share: float = 0.8, **kwargs) -> pd.Series:
     """Per-user Recall@k on tail test items, ``R_T@k(u) = |L_u ∩ R_u ∩ T| / |R_u ∩ T|``.
 
     The users are those with at least one test item in the tail, in index order, so two models'
@@ -216,7 +214,9 @@ def mainstreamness(train: Interactions, share: float = 0.8) -> np.ndarray:
     return np.divide(in_head, counts, out=np.full(train.n_users, np.nan), where=counts > 0)
 
 
-def mainstream_groups(train: Interactions, share: float = 0.8, quantiles: tuple[float, float] = (0.2, 0.8)) -> np.ndarray:
+def mainstream_groups(
+    train: Interactions, share: float = 0.8, quantiles: tuple[float, float] = (0.2, 0.8)
+) -> np.ndarray:
     """Label users ``"niche"``, ``"diverse"`` or ``"blockbuster"`` by :func:`mainstreamness`.
 
     Users with ``m_u`` at or below the ``quantiles[0]`` quantile are ``niche``, those above the

@@ -92,7 +92,18 @@ class IPSBPR(BPR):
         max_weight: float = 50.0,
     ) -> None:
         super().__init__(
-            dim, epochs, lr, reg, batch_size, n_negatives, valid_fraction, patience, refit, seed, device, progress,
+            dim,
+            epochs,
+            lr,
+            reg,
+            batch_size,
+            n_negatives,
+            valid_fraction,
+            patience,
+            refit,
+            seed,
+            device,
+            progress,
             num_threads,
         )
         self.propensity_power = propensity_power

@@ -139,7 +139,9 @@ class Reranker(Recommender, BaseEstimator):
         relevance = _scale_rows(np.take_along_axis(scores, cands, 1), valid)
         return scores, cands, relevance, valid
 
-    def _rerank(self, users: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, valid: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    def _rerank(
+        self, users: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, valid: np.ndarray
+    ) -> np.ndarray:  # pragma: no cover - abstract
         """``(n, m)`` positions into each row of ``candidates``: the re-ranked list, best first."""
         raise NotImplementedError
 
@@ -245,7 +247,9 @@ class XQuAD(_GreedyReranker):
 
     name = "xquad"
 
-    def __init__(self, base: Recommender, lam: float = 0.9, head_share: float = 0.8, k: int = 10, n_candidates: int = 100) -> None:
+    def __init__(
+        self, base: Recommender, lam: float = 0.9, head_share: float = 0.8, k: int = 10, n_candidates: int = 100
+    ) -> None:
         super().__init__(base, k, n_candidates)
         self.lam = lam
         self.head_share = head_share
@@ -361,7 +365,9 @@ class CalibratedReranker(_GreedyReranker):
 
     name = "calibrated"
 
-    def __init__(self, base: Recommender, lam: float = 0.3, smoothing: float = 0.01, k: int = 10, n_candidates: int = 100) -> None:
+    def __init__(
+        self, base: Recommender, lam: float = 0.3, smoothing: float = 0.01, k: int = 10, n_candidates: int = 100
+    ) -> None:
         super().__init__(base, k, n_candidates)
         self.lam = lam
         self.smoothing = smoothing

@@ -161,7 +161,7 @@ class LongTailExplorer:
         def xy(c: float, n: float) -> tuple[float, float]:
             return pad + (c - x0) / (x1 - x0) * (width - 1.5 * pad), height - pad - (n - y0) / (y1 - y0) * (height - 1.5 * pad)
 
-        line = " ".join(f"{px:.1f},{py:.1f}" for px, py in (xy(c, n) for c, n in zip(cov, nd)))
+        line = " ".join(f"{px:.1f},{py:.1f}" for px, py in (xy(c, n) for c, n in zip(cov, nd, strict=True)))
         px, py = xy(coverage, ndcg)
         bx, by = xy(self.curve[0, 1], self.curve[0, 0])
         gx = xy(2 * self.curve[0, 1], 0.95 * self.curve[0, 0])
