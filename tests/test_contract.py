@@ -42,6 +42,8 @@ from recsys_lessons.models import (
     TfidfProfile,
     UserKNN,
 )
+from recsys_lessons.models.ips import IPSBPR
+from recsys_lessons.models.rerank import CalibratedReranker, ExposureAware, PopularityPenalty, TextTailBlend, XQuAD
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ MODELS: dict[type, Factory] = {
     TfidfProfile: lambda r: TfidfProfile(stop_words=None),
     EmbeddingProfile: lambda r: EmbeddingProfile(cache_dir=r.folder / "embeddings"),
     BERT4Rec: lambda r: BERT4Rec(hidden=16, layers=1, heads=1, max_len=6, epochs=2, batch_size=8, progress=False),
+    IPSBPR: lambda r: IPSBPR(dim=4, epochs=2, batch_size=64, valid_fraction=0.0),
 }
 
 # Wrappers get the model they wrap (a fresh EASE here) as their first argument.
@@ -75,6 +78,11 @@ WRAPPERS: dict[type, Callable[[Recommender, Resources], Recommender]] = {
     CrossEncoderReranker: lambda base, r: CrossEncoderReranker(
         base, CrossEncoder(r.bert, max_length=32, batch_size=4, progress=False), k=4, progress=False
     ),
+    PopularityPenalty: lambda base, r: PopularityPenalty(base, n_candidates=8),
+    XQuAD: lambda base, r: XQuAD(base, k=4, n_candidates=8),
+    CalibratedReranker: lambda base, r: CalibratedReranker(base, k=4, n_candidates=8),
+    ExposureAware: lambda base, r: ExposureAware(base, k=4, n_candidates=8),
+    TextTailBlend: lambda base, r: TextTailBlend(base, GenreProfile()),
 }
 
 

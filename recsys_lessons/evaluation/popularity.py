@@ -19,7 +19,9 @@ import scipy.sparse as sp
 
 from .. import metrics as M
 from ..data import Interactions
-from . import evaluate, evaluate_by_segment, rank_users
+from .protocol import evaluate
+from .ranking import rank_users
+from .segments import evaluate_by_segment
 
 __all__ = [
     "accuracy_by_popularity",

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ..data import Interactions
+from .base import check_number
 from .mf import BPR, BiasedMFModule
 
 __all__ = ["IPSBPR", "ips_weights"]
@@ -109,14 +110,10 @@ class IPSBPR(BPR):
         self.propensity_power = propensity_power
         self.max_weight = max_weight
 
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> IPSBPR:
-        """Train like BPR, with the positives weighted (see the class doc).
-
-        Raises:
-            ValueError: a negative ``propensity_power`` or ``max_weight`` < 1 (and BPR's errors).
-        """
-        ips_weights(np.ones(1), self.propensity_power, self.max_weight)  # validate before training
-        return super().fit(train, valid)
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_number(self.propensity_power, "propensity_power", min_val=0.0)
+        check_number(self.max_weight, "max_weight", min_val=1.0)
 
     def _batches(self, train: Interactions, epoch: int):
         # The weights belong to the data this run trains on (the carved part, then all of train).

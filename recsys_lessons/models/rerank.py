@@ -25,17 +25,17 @@ every other item a value in ``[-2, -1]`` that keeps the base model's order among
 
 from __future__ import annotations
 
-import copy
+from abc import abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 
 from ..data import Interactions
 from ..evaluation import top_k
 from ..metrics import head_items
-from .base import Recommender
+from .base import Recommender, check_int, check_number
 
 __all__ = [
     "CalibratedReranker",
@@ -51,21 +51,14 @@ __all__ = [
 
 
 def _clone_model(model: Recommender) -> Recommender:
-    """An unfitted copy of ``model`` with the same hyper-parameters (``sklearn.base.clone``)."""
-    if not hasattr(model, "score") or not hasattr(model, "fit"):
-        raise TypeError(f"the base model must be a Recommender with fit/score, got {type(model).__name__}")
-    if hasattr(model, "get_params"):
-        return clone(model)
-    return copy.deepcopy(model)  # a model without get_params: an independent copy, refitted below
+    """An unfitted copy of ``model`` with the same hyper-parameters (``sklearn.base.clone``).
 
-
-def _check_number(name: str, value: object, low: float = 0.0, high: float | None = None, integer: bool = False) -> None:
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {type(value).__name__}")
-    if not np.isfinite(value) or value < low or (high is not None and value > high):
-        bounds = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
-        raise ValueError(f"{name}={value!r}; expected a number {bounds}")
+    Raises:
+        TypeError: ``model`` is not a :class:`Recommender`.
+    """
+    if not isinstance(model, Recommender):
+        raise TypeError(f"the wrapped model must be a Recommender, got {type(model).__name__}")
+    return clone(model)
 
 
 def _scale_rows(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -77,7 +70,7 @@ def _scale_rows(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid, out, 0.0)
 
 
-class Reranker(Recommender, BaseEstimator):
+class Reranker(Recommender):
     """Shared machinery: clone and fit the base model, take its candidates, return ordered scores.
 
     Subclasses implement ``_rerank(users, candidates, relevance, valid) -> (n, m)`` item indices of
@@ -99,7 +92,7 @@ class Reranker(Recommender, BaseEstimator):
         self.n_candidates = n_candidates
 
     def _check_params(self) -> None:
-        _check_number("n_candidates", self.n_candidates, low=1, integer=True)
+        check_int(self.n_candidates, "n_candidates", min_val=1)
 
     def _fit_extra(self, train: Interactions) -> None:
         """Subclass hook: anything else learned from ``train`` (called after the base model's fit)."""
@@ -111,7 +104,7 @@ class Reranker(Recommender, BaseEstimator):
             TypeError: ``train`` is not ``Interactions`` or ``base`` is not a recommender.
             ValueError: an invalid hyper-parameter or an empty ``train``.
         """
-        self.train_ = None  # stays unfitted if anything below fails
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         train = self._check_train(train)
         self._check_params()
         self.base_ = _clone_model(self.base).fit(train)
@@ -139,6 +132,7 @@ class Reranker(Recommender, BaseEstimator):
         relevance = _scale_rows(np.take_along_axis(scores, cands, 1), valid)
         return scores, cands, relevance, valid
 
+    @abstractmethod
     def _rerank(
         self, users: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, valid: np.ndarray
     ) -> np.ndarray:  # pragma: no cover - abstract
@@ -186,7 +180,7 @@ class PopularityPenalty(Reranker):
 
     def _check_params(self) -> None:
         super()._check_params()
-        _check_number("alpha", self.alpha)
+        check_number(self.alpha, "alpha", min_val=0.0)
 
     def _fit_extra(self, train: Interactions) -> None:
         logs = np.log1p(self.popularity_.astype(np.float64))
@@ -211,7 +205,7 @@ class _GreedyReranker(Reranker):
 
     def _check_params(self) -> None:
         super()._check_params()
-        _check_number("k", self.k, low=1, integer=True)
+        check_int(self.k, "k", min_val=1)
 
     def _finish(self, picked: np.ndarray, n: int) -> np.ndarray:
         """Append the unpicked candidate positions (in base order) after the picked ones."""
@@ -256,8 +250,8 @@ class XQuAD(_GreedyReranker):
 
     def _check_params(self) -> None:
         super()._check_params()
-        _check_number("lam", self.lam, high=1.0)
-        _check_number("head_share", self.head_share, low=1e-9, high=1.0)
+        check_number(self.lam, "lam", min_val=0.0, max_val=1.0)
+        check_number(self.head_share, "head_share", min_val=0.0, max_val=1.0, include_boundaries="right")
 
     def _fit_extra(self, train: Interactions) -> None:
         self.head_ = head_items(self.popularity_, self.head_share)
@@ -374,8 +368,8 @@ class CalibratedReranker(_GreedyReranker):
 
     def _check_params(self) -> None:
         super()._check_params()
-        _check_number("lam", self.lam, high=1.0)
-        _check_number("smoothing", self.smoothing, low=1e-12, high=1.0)
+        check_number(self.lam, "lam", min_val=0.0, max_val=1.0)
+        check_number(self.smoothing, "smoothing", min_val=0.0, max_val=1.0, include_boundaries="right")
 
     def _fit_extra(self, train: Interactions) -> None:
         from .content import genre_matrix  # the same genre matrix the content models use
@@ -485,7 +479,7 @@ class ExposureAware(_GreedyReranker):
 
     def _check_params(self) -> None:
         super()._check_params()
-        _check_number("beta", self.beta)
+        check_number(self.beta, "beta", min_val=0.0)
 
     def _fit_extra(self, train: Interactions) -> None:
         users = np.arange(train.n_users)
@@ -544,10 +538,10 @@ class TextTailBlend(Recommender):
             TypeError: ``train`` is not ``Interactions`` or a model is not a recommender.
             ValueError: ``tau`` <= 0, ``max_weight`` outside [0, 1], or an empty ``train``.
         """
-        self.train_ = None  # stays unfitted if anything below fails
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         train = self._check_train(train)
-        _check_number("tau", self.tau, low=1e-12)
-        _check_number("max_weight", self.max_weight, high=1.0)
+        check_number(self.tau, "tau", min_val=0.0, include_boundaries="neither")
+        check_number(self.max_weight, "max_weight", min_val=0.0, max_val=1.0)
         self.base_ = _clone_model(self.base).fit(train)
         self.text_ = _clone_model(self.text).fit(train)
         pop = train.item_popularity().astype(np.float64)
