@@ -32,7 +32,7 @@ def _toy() -> nbformat.NotebookNode:
         new_code_cell(f"# Exercise 7.2\n{BEGIN}\nsecret = 'alpha-omega'\n{END}\n# Exercise 7.3\n{BEGIN}\nother = 'beta-gamma'\n{END}",
                       outputs=[_stream("alpha-omega\n")], execution_count=4),
         new_markdown_cell("No name anywhere."),
-        new_code_cell(f"{BEGIN}\nanswer = 'unnamed-solution'\n{END}", execution_count=5),
+        new_code_cell(f"{BEGIN}\nanswer = 'unnamed-solution'\n{END}\n{BEGIN}\nmore = 'second-unnamed'\n{END}", execution_count=5),
         new_markdown_cell("After the exercises."),
         new_code_cell("print('kept')", outputs=[_stream("kept\n")], execution_count=6),
     ])
@@ -43,10 +43,10 @@ def _toy() -> nbformat.NotebookNode:
 def test_toy_regions_become_named_stubs_and_outputs_are_cleared():
     nb = _toy()
     student, regions = strip_solutions(nb, "toy")
-    assert [r.exercise for r in regions] == ["Exercise 7.1", "Exercise 7.2", "Exercise 7.3", "toy exercise 4"]
+    assert [r.exercise for r in regions] == ["Exercise 7.1", "Exercise 7.2", "Exercise 7.3", "toy exercise 4", "toy exercise 5"]
     nbformat.validate(student)
     text = json.dumps(student)
-    for secret in ("return 2 * x", "alpha-omega", "beta-gamma", "unnamed-solution", "the answer is 42", "answer 8", BEGIN, END):
+    for secret in ("return 2 * x", "alpha-omega", "beta-gamma", "unnamed-solution", "second-unnamed", "the answer is 42", "answer 8", BEGIN, END):
         assert secret not in text
     assert student.cells[1].outputs and student.cells[10].outputs  # lesson outputs stay
     assert student.cells[3].outputs == [] and student.cells[4].outputs == [] and student.cells[3].execution_count is None

@@ -10,8 +10,6 @@ and replying, as recorded in each cell's ``metadata.execution`` by the run that 
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,8 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 from nbformat import NotebookNode
+
+from .files import write_text_atomic
 
 __all__ = ["Lesson", "build_site", "lesson_of", "run_seconds"]
 
@@ -120,17 +120,6 @@ saved the outputs (the default budget, on a CPU).</p>
 """
 
 
-def _write_text_atomic(text: str, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def build_site(notebooks: Iterable[str | Path], out_dir: str | Path) -> Path:
     """Render each notebook to ``out_dir/<name>.html`` and write ``out_dir/index.html``.
 
@@ -159,8 +148,8 @@ def build_site(notebooks: Iterable[str | Path], out_dir: str | Path) -> Path:
         nb = nbformat.read(path, as_version=4)
         page = f"{path.stem}.html"
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
-        _write_text_atomic(body, out / page)
+        write_text_atomic(body, out / page)
         lessons.append(lesson_of(nb, page, path.stem))
     index = out / "index.html"
-    _write_text_atomic(_index(lessons), index)
+    write_text_atomic(_index(lessons), index)
     return index

@@ -16,15 +16,15 @@ the one the nearest markdown cell above names (when it names exactly one), else
 from __future__ import annotations
 
 import copy
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+
+from .files import write_text_atomic
 
 __all__ = ["BEGIN", "END", "Region", "SolutionRegionError", "strip_solutions", "write_student_copies"]
 
@@ -69,7 +69,8 @@ def _named_by_markdown(cells: list[NotebookNode], index: int) -> str | None:
 
 
 def _strip_cell(source: str, where: str, name_for) -> tuple[str, list[tuple[str, tuple[str, ...], str]]]:
-    """The cell's source with each region replaced; ``name_for(text_before)`` names a region."""
+    """The cell's source with each region replaced; ``name_for(text_before, n_before)`` names a
+    region from the cell's text above it and the number of regions found earlier in the cell."""
     out: list[str] = []
     found: list[tuple[str, tuple[str, ...], str]] = []
     lines = source.splitlines()
@@ -83,7 +84,7 @@ def _strip_cell(source: str, where: str, name_for) -> tuple[str, list[tuple[str,
         elif marker == END:
             if start is None:
                 raise SolutionRegionError(f"{where}: line {n + 1} closes a solution that was never opened")
-            exercise = name_for("\n".join(lines[:start]))
+            exercise = name_for("\n".join(lines[:start]), len(found))
             indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
             stub = _stub(exercise, indent)
             out.append(stub)
@@ -121,11 +122,12 @@ def strip_solutions(nb: NotebookNode, name: str = "notebook") -> tuple[NotebookN
             continue
         if BEGIN in cell.source or END in cell.source:
 
-            def name_for(before: str, index: int = index) -> str:
+            def name_for(before: str, n_before: int, index: int = index) -> str:
                 in_cell = _NAME.findall(before)
                 if in_cell:
                     return in_cell[-1]
-                return _named_by_markdown(student.cells, index) or f"{name} exercise {len(regions) + 1}"
+                fallback = f"{name} exercise {len(regions) + n_before + 1}"
+                return _named_by_markdown(student.cells, index) or fallback
 
             source, found = _strip_cell(cell.source, f"{name}, cell {index}", name_for)
             if found:
@@ -139,18 +141,6 @@ def strip_solutions(nb: NotebookNode, name: str = "notebook") -> tuple[NotebookN
     if drop_widgets:
         student.metadata.pop("widgets", None)
     return student, regions
-
-
-def _write_atomic(nb: NotebookNode, path: Path) -> None:
-    # Write next to the target and rename: an interrupted run never leaves a half-written copy.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            nbformat.write(nb, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def write_student_copies(notebooks: Iterable[str | Path], out_dir: str | Path) -> dict[Path, list[Region]]:
@@ -177,6 +167,6 @@ def write_student_copies(notebooks: Iterable[str | Path], out_dir: str | Path) -
         student, regions = strip_solutions(nbformat.read(path, as_version=4), path.stem)
         nbformat.validate(student)
         target = out / path.name
-        _write_atomic(student, target)
+        write_text_atomic(nbformat.writes(student), target)
         written[target] = regions
     return written

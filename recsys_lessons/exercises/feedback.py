@@ -177,7 +177,7 @@ def compare_arrays(
                         + (f" — {hint}" if hint else "."))
     bad = ~np.isclose(arr, expected, rtol=rtol, atol=atol, equal_nan=False)
     if not bad.any():
-        return Feedback(exercise, True, f"all {arr.size} values of {what.removeprefix('your ')} are as expected.")
+        return Feedback(exercise, True, f"{what} is as expected in all {arr.size} values.")
     flat = int(np.flatnonzero(bad.ravel())[0])
     index = tuple(int(i) for i in np.unravel_index(flat, arr.shape))
     if callable(labels):
