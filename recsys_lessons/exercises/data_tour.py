@@ -4,7 +4,7 @@ Each check runs the learner's function on a small hand-worked case whose answer 
 recognises the usual mistakes by the value they produce.
 
     from recsys_lessons.exercises import data_tour as ex
-    ex.check_density(density)
+    ex.check_density(matrix_density)
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ def _density_case() -> pd.DataFrame:
                          "rating": [5.0, 3.0, 4.0, 1.0, 2.0]})
 
 
-def check_density(density: Callable[[pd.DataFrame], float]) -> Feedback:
-    """Check ``density(ratings) -> float``: ratings / (distinct users x distinct movies).
+def check_density(matrix_density: Callable[[pd.DataFrame], float]) -> Feedback:
+    """Check ``matrix_density(ratings) -> float``: ratings / (distinct users x distinct movies).
 
     Runs it on 5 ratings from 3 users on 4 movies (expected 5/12).
 
     Args:
-        density: the learner's function; it receives a DataFrame with ``user_id``, ``item_id`` and
+        matrix_density: the learner's function; it receives a DataFrame with ``user_id``, ``item_id`` and
             ``rating`` columns.
 
     Returns:
@@ -42,7 +42,7 @@ def check_density(density: Callable[[pd.DataFrame], float]) -> Feedback:
         distinct ids, largest id used as a count, a percentage, or the share of empty cells).
     """
     case = _density_case()
-    got = as_number(DENSITY, density(case.copy()), "your density")
+    got = as_number(DENSITY, matrix_density(case.copy()), "your density")
     if isinstance(got, Feedback):
         return got
     expected = 5 / 12
