@@ -136,7 +136,11 @@ def test_no_solution_line_or_output_survives_and_each_stub_raises(notebook, copi
     assert not [c for c in student.cells if c.cell_type == "code" and (BEGIN in c.source or END in c.source)]
     for r in regions:
         cell = student.cells[r.cell].source
-        ast.parse(cell)  # the copy is still valid Python
+        tree = ast.parse(cell)  # the copy is still valid Python
         assert r.stub in cell.splitlines()
         with pytest.raises(NotImplementedError, match=r.exercise):
             exec(textwrap.dedent(r.stub), {})
+        if ast.get_source_segment(cell, tree.body[0]) == r.stub:
+            # The stub opens the cell: running the whole cell stops there, before the check.
+            with pytest.raises(NotImplementedError, match=r.exercise):
+                exec(cell, {})
