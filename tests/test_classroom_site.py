@@ -18,12 +18,14 @@ def _timed(start: str, end: str):
 
 
 def test_run_seconds_sums_the_recorded_cell_times():
-    nb = new_notebook(cells=[
-        new_markdown_cell("# T"),
-        new_code_cell("a", metadata=_timed("2026-01-01T10:00:00.000Z", "2026-01-01T10:00:01.500Z")),
-        new_code_cell("b", metadata=_timed("2026-01-01T10:00:05.000Z", "2026-01-01T10:01:05.250Z")),
-        new_code_cell("c"),  # never ran: skipped
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# T"),
+            new_code_cell("a", metadata=_timed("2026-01-01T10:00:00.000Z", "2026-01-01T10:00:01.500Z")),
+            new_code_cell("b", metadata=_timed("2026-01-01T10:00:05.000Z", "2026-01-01T10:01:05.250Z")),
+            new_code_cell("c"),  # never ran: skipped
+        ]
+    )
     assert run_seconds(nb) == pytest.approx(1.5 + 60.25)
     assert run_seconds(new_notebook(cells=[new_code_cell("x")])) is None
 
@@ -38,7 +40,7 @@ def test_lesson_title_and_goals_come_from_the_first_markdown_cell():
 def test_bad_input_is_named(tmp_path):
     with pytest.raises(ValueError, match="no notebooks"):
         build_site([], tmp_path)
-    with pytest.raises(FileNotFoundError, match="missing.ipynb"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.ipynb"):
         build_site([tmp_path / "missing.ipynb"], tmp_path)
 
 
@@ -54,14 +56,16 @@ def test_one_page_per_lesson_with_its_outputs(site):
     for nb_path in NOTEBOOKS:
         page = (out / f"{nb_path.stem}.html").read_text(encoding="utf-8")
         nb = nbformat.read(nb_path, as_version=4)
-        first_image = next(o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
+        first_image = next(
+            o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})
+        )
         assert first_image["data"]["image/png"][:200] in page  # outputs are kept
         if "widgets" in nb.metadata:
             assert "application/vnd.jupyter.widget-state+json" in page  # widget state is embedded
 
 
 def test_index_lists_every_lesson_with_goals_and_run_time(site):
-    out, index = site
+    _, index = site
     text = index.read_text(encoding="utf-8")
     for nb_path in NOTEBOOKS:
         nb = nbformat.read(nb_path, as_version=4)

@@ -12,7 +12,7 @@ from recsys_lessons.models import ItemKNN
 
 
 def hit_rate_right(ranked, relevant_sets, k):
-    return float(np.mean([any(i in rel for i in items[:k]) for items, rel in zip(ranked, relevant_sets)]))
+    return float(np.mean([any(i in rel for i in items[:k]) for items, rel in zip(ranked, relevant_sets, strict=True)]))
 
 
 def test_hit_rate_right_answer_passes_and_matches_the_package_metric():
@@ -28,8 +28,16 @@ def test_hit_rate_right_answer_passes_and_matches_the_package_metric():
     ("wrong", "value", "cause"),
     [
         (lambda r, s, k: hit_rate_right(r, s, r.shape[1]), "1", "first k"),
-        (lambda r, s, k: float(np.mean([sum(i in rel for i in it[:k]) for it, rel in zip(r, s)])), "0.75", "at least one"),
-        (lambda r, s, k: float(np.mean([sum(i in rel for i in it[:k]) / k for it, rel in zip(r, s)])), "0.25", "precision"),
+        (
+            lambda r, s, k: float(np.mean([sum(i in rel for i in it[:k]) for it, rel in zip(r, s, strict=True)])),
+            "0.75",
+            "at least one",
+        ),
+        (
+            lambda r, s, k: float(np.mean([sum(i in rel for i in it[:k]) / k for it, rel in zip(r, s, strict=True)])),
+            "0.25",
+            "precision",
+        ),
     ],
 )
 def test_hit_rate_wrong_answers_name_the_value_and_the_cause(wrong, value, cause):

@@ -47,8 +47,10 @@ def future_right(train: pd.DataFrame, test: pd.DataFrame) -> float:
 
 
 def future_brute_force(train: pd.DataFrame, test: pd.DataFrame) -> float:
-    hits = [any((u2 == u) and (t2 > t) for u2, t2 in zip(train.user_id, train.timestamp))
-            for u, t in zip(test.user_id, test.timestamp)]
+    hits = [
+        any((u2 == u) and (t2 > t) for u2, t2 in zip(train.user_id, train.timestamp, strict=True))
+        for u, t in zip(test.user_id, test.timestamp, strict=True)
+    ]
     return float(np.mean(hits))
 
 
@@ -79,9 +81,13 @@ def _dropped(train, test):
 
 @pytest.mark.parametrize(
     ("wrong", "value", "cause"),
-    [(_at_or_after, "0.5", "strictly later"), (_global, "0.8333", "same user"),
-     (_per_user, "0.25", "not over users"), (_dropped, "0.4", "must not be dropped"),
-     (lambda tr, te: 1 - future_right(tr, te), "0.6667", "*no* later")],
+    [
+        (_at_or_after, "0.5", "strictly later"),
+        (_global, "0.8333", "same user"),
+        (_per_user, "0.25", "not over users"),
+        (_dropped, "0.4", "must not be dropped"),
+        (lambda tr, te: 1 - future_right(tr, te), "0.6667", "*no* later"),
+    ],
 )
 def test_user_future_share_wrong_answers_name_the_value_and_the_cause(wrong, value, cause):
     fb = ex.check_user_future_share(wrong)

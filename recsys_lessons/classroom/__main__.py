@@ -12,8 +12,9 @@ from .student import write_student_copies
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m recsys_lessons.classroom", description=__doc__)
-    parser.add_argument("command", choices=["student", "html"],
-                        help="student: copies without solutions; html: the class page")
+    parser.add_argument(
+        "command", choices=["student", "html"], help="student: copies without solutions; html: the class page"
+    )
     parser.add_argument("notebooks", nargs="+", help="the .ipynb files, in lesson order")
     parser.add_argument("--out", required=True, help="output folder (e.g. build/student)")
     args = parser.parse_args(argv)

@@ -79,7 +79,9 @@ def _strip_cell(source: str, where: str, name_for) -> tuple[str, list[tuple[str,
         marker = line.strip()
         if marker == BEGIN:
             if start is not None:
-                raise SolutionRegionError(f"{where}: line {n + 1} opens a solution inside the one opened on line {start + 1}")
+                raise SolutionRegionError(
+                    f"{where}: line {n + 1} opens a solution inside the one opened on line {start + 1}"
+                )
             start = n
         elif marker == END:
             if start is None:

@@ -1,8 +1,8 @@
 """Checks for the exercises of lesson 01 (collaborative filtering).
 
-    from recsys_lessons.exercises import collaborative as ex
-    ex.check_hit_rate(hit_rate)
-    ex.check_normalised_item_knn(normalised_scores, knn, users)
+from recsys_lessons.exercises import collaborative as ex
+ex.check_hit_rate(hit_rate)
+ex.check_normalised_item_knn(normalised_scores, knn, users)
 """
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ def check_hit_rate(hit_rate: Callable[[np.ndarray, Sequence[set[int]], int], flo
         3 / 4: "the hit rate asks whether the top k holds *at least one* relevant item, not how many",
         0.25: "that is precision@k (hits / k); the hit rate is 1 for a user with any hit, else 0",
     }
-    hint = next((h for value, h in known.items() if close(got, value)),
-                "per user: 1 if any of the first k items is relevant, else 0; then the mean over users")
+    hint = next(
+        (h for value, h in known.items() if close(got, value)),
+        "per user: 1 if any of the first k items is relevant, else 0; then the mean over users",
+    )
     return compare_number(HIT_RATE, got, 0.5, "your hit rate@3 on the four hand-made lists", hint)
 
 
@@ -79,7 +81,8 @@ def check_normalised_item_knn(
     mass = np.asarray(knn.similarity_, dtype=np.float64).sum(axis=0)  # (items,): j's neighbourhood
     expected = knn.score(users) / np.where(mass > 0, mass, 1.0)
     train = knn.train_
-    titles = train.items["title"].to_numpy()
+    items = train.items
+    titles = items["title"].to_numpy() if items is not None and "title" in items else train.item_ids.astype(str)
 
     def label(index: tuple[int, ...]) -> str:
         u, j = index
@@ -88,9 +91,15 @@ def check_normalised_item_knn(
     arr = None if got is None else np.asarray(got, dtype=np.float64)
     if arr is not None and arr.shape == expected.shape and not np.isfinite(arr).all():
         hint = "some candidates have no neighbours (similarity mass 0): leave their score at 0 instead of dividing by 0"
-    elif arr is not None and arr.shape == expected.shape and np.allclose(
-        arr, knn.score(users) / np.where(knn.similarity_.sum(axis=1) > 0, knn.similarity_.sum(axis=1), 1.0),
-        rtol=1e-5, atol=1e-8,
+    elif (
+        arr is not None
+        and arr.shape == expected.shape
+        and np.allclose(
+            arr,
+            knn.score(users) / np.where(knn.similarity_.sum(axis=1) > 0, knn.similarity_.sum(axis=1), 1.0),
+            rtol=1e-5,
+            atol=1e-8,
+        )
     ):
         hint = "column j of similarity_ holds j's neighbours: sum over axis 0, not axis 1"
     else:

@@ -24,8 +24,9 @@ FUTURE = "Exercise 0.2"
 def _density_case() -> pd.DataFrame:
     # 5 ratings from 3 users (ids 2, 7, 9) on 4 movies (ids 10-13): density 5 / (3 x 4) = 5/12.
     # The ids are not 1..n, so "the largest id" is not "how many".
-    return pd.DataFrame({"user_id": [2, 2, 7, 9, 9], "item_id": [10, 11, 10, 12, 13],
-                         "rating": [5.0, 3.0, 4.0, 1.0, 2.0]})
+    return pd.DataFrame(
+        {"user_id": [2, 2, 7, 9, 9], "item_id": [10, 11, 10, 12, 13], "rating": [5.0, 3.0, 4.0, 1.0, 2.0]}
+    )
 
 
 def check_density(matrix_density: Callable[[pd.DataFrame], float]) -> Feedback:
@@ -53,8 +54,10 @@ def check_density(matrix_density: Callable[[pd.DataFrame], float]) -> Feedback:
         100 * expected: "give a fraction between 0 and 1, not a percentage",
         1 - expected: "that is the share of *empty* cells (the sparsity); the density is the filled share",
     }
-    hint = next((h for value, h in known.items() if close(got, value)),
-                "the density is the number of ratings divided by (distinct users x distinct movies)")
+    hint = next(
+        (h for value, h in known.items() if close(got, value)),
+        "the density is the number of ratings divided by (distinct users x distinct movies)",
+    )
     return compare_number(DENSITY, got, expected, what, hint)
 
 
@@ -94,9 +97,13 @@ def check_user_future_share(user_future_share: Callable[[pd.DataFrame, pd.DataFr
         2 / 5: "a test rating whose user has no training ratings counts as 'no', it must not be dropped",
         1 - expected: "that is the share of test ratings with *no* later training rating",
     }
-    hint = next((h for value, h in known.items() if close(got, value)),
-                "for each test rating, look for a training rating of the same user with a larger timestamp")
+    hint = next(
+        (h for value, h in known.items() if close(got, value)),
+        "for each test rating, look for a training rating of the same user with a larger timestamp",
+    )
     feedback = compare_number(FUTURE, got, expected, what, hint)
     if feedback.passed:
-        return Feedback(FUTURE, True, f"{what} is {fmt(got)}: 2 of the 6 have a later training rating of the same user.")
+        return Feedback(
+            FUTURE, True, f"{what} is {fmt(got)}: 2 of the 6 have a later training rating of the same user."
+        )
     return feedback

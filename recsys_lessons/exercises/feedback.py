@@ -43,7 +43,8 @@ class Feedback:
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#b35900"
-        return f'<p style="color:{colour}"><b>{html.escape(self.exercise)}</b>: {html.escape(str(self).split(": ", 1)[1])}</p>'
+        verdict = str(self).split(": ", 1)[1]
+        return f'<p style="color:{colour}"><b>{html.escape(self.exercise)}</b>: {html.escape(verdict)}</p>'
 
     def __repr__(self) -> str:
         return str(self)
@@ -173,8 +174,11 @@ def compare_arrays(
     except (TypeError, ValueError):
         return Feedback(exercise, False, f"{what} should be an array of numbers, got {type(got).__name__}")
     if arr.shape != expected.shape:
-        return Feedback(exercise, False, f"{what} has shape {arr.shape}, expected {expected.shape}"
-                        + (f" — {hint}" if hint else "."))
+        return Feedback(
+            exercise,
+            False,
+            f"{what} has shape {arr.shape}, expected {expected.shape}" + (f" — {hint}" if hint else "."),
+        )
     bad = ~np.isclose(arr, expected, rtol=rtol, atol=atol, equal_nan=False)
     if not bad.any():
         return Feedback(exercise, True, f"{what} is as expected in all {arr.size} values.")
@@ -185,6 +189,5 @@ def compare_arrays(
     else:
         where = labels[flat] if labels is not None else f"at index {index}"
     g, e = float(arr.ravel()[flat]), float(expected.ravel()[flat])
-    message = (f"{what} {where} is {fmt(g, e)}, expected {fmt(e, g)} "
-               f"({int(bad.sum())} of {arr.size} values differ)")
+    message = f"{what} {where} is {fmt(g, e)}, expected {fmt(e, g)} ({int(bad.sum())} of {arr.size} values differ)"
     return Feedback(exercise, False, message + (f" — {hint}" if hint else "."))
