@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab test lint unit nbval execute reproduce doctor constraints clean
+.PHONY: help install data lab test lint unit nbval execute reproduce student html doctor constraints clean
 
 help:
 	@echo "make lab        set up (.venv, packages, MovieLens 100K) and open JupyterLab on notebooks/"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint       ruff (lint + format check) and mypy over the package"
 	@echo "make execute    re-run every notebook in the full budget and save the outputs"
 	@echo "make reproduce  re-run every notebook (full budget) in build/ and check every number matches the committed outputs"
+	@echo "make student    student copies of the notebooks, solutions and their outputs removed, in build/student/"
+	@echo "make html       the class page: every executed notebook as HTML plus an index, in build/html/"
 	@echo "make data       fetch and verify MovieLens 100K into data/"
 	@echo "make doctor     print versions, device, data status; check the bundled BERT loads"
 	@echo "make clean      remove .venv, caches and executed-notebook checkpoints (keeps data/)"
@@ -74,6 +76,13 @@ execute: data
 # benchmarks/RESULTS.md. Run it before committing re-executed notebooks.
 reproduce: data
 	$(BIN)/python -m recsys_lessons.reproduce --budgets full,ci --results benchmarks/RESULTS.md $(REPRODUCE_ARGS)
+
+# Teaching: both read the committed notebooks (with their outputs); neither executes anything.
+student: install
+	$(BIN)/python -m recsys_lessons.classroom student --out build/student $(NOTEBOOKS)
+
+html: install
+	$(BIN)/python -m recsys_lessons.classroom html --out build/html $(NOTEBOOKS)
 
 constraints: install
 	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new

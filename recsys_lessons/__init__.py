@@ -14,7 +14,8 @@ never from a higher one (``tests/test_layers.py`` reads this list and enforces i
    the feedback-loop simulation.
 6. ``exercises``: the checks the notebooks call.
 7. ``widgets``, ``plots``: used by notebooks only; nothing in the package imports them.
-8. ``__main__``, ``reproduce``: the command line and the notebook re-run check.
+8. ``__main__``, ``reproduce``, ``classroom``: the command line, the notebook re-run check, and the teaching
+   tools behind `make student` and `make html`.
 
 ``rl.evaluate`` is the evaluation function; the module is ``recsys_lessons.evaluation``.
 """
