@@ -304,7 +304,7 @@ def run_notebook(notebook: Path, scratch: Path, budget: str = "full", timeout: i
     cmd = [
         sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
         f"--ExecutePreprocessor.timeout={timeout}", "--ExecutePreprocessor.kernel_name=python3",
-        str(target),
+        str(target.resolve()),
     ]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

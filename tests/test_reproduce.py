@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -98,11 +99,12 @@ def test_write_resources_replaces_only_its_section(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_notebook_executes_a_copy_and_measures_it(tmp_path):
-    nb = tmp_path / "lesson.ipynb"
+def test_run_notebook_executes_a_copy_and_measures_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths, as `make reproduce` passes them
+    nb = Path("lesson.ipynb")
     cells = [new_code_cell("x = bytearray(200_000_000)\nprint(len(x) // 1_000_000, 'million bytes')")]
     nbformat.write(new_notebook(cells=cells), nb)
-    run = run_notebook(nb, tmp_path / "scratch", budget="ci")
+    run = run_notebook(nb, Path("build/reproduce"), budget="ci")
     assert run.returncode == 0 and run.peak_mib > 190  # the kernel's allocation is in the peak
     executed = json.loads(run.executed.read_text())
     assert [c.numbers for c in extract_numbers(executed)] == [("200",)]
