@@ -33,11 +33,28 @@ def test_update_reorders_and_marks_the_target(tiny):
 
 def test_moving_controls_updates_the_html(tiny):
     ex = _explorer(tiny, show=2)
-    ex.user.value = 1  # user 3, whose held-out item is not among the candidates
+    assert ex.user.options == (("user 1", 1), ("user 3", 3))  # raw ids, as the lesson talks about them
+    ex.user.value = 3  # user 3, whose held-out item is not among the candidates
     assert "not among the candidates" in ex.html.value
     assert "Liked: Movie C (1992); Movie D (1993)" in ex.html.value  # user 3's liked history (B was rated 2)
     ex.show.value = 1
     assert ex.html.value.count("<tr") == 2  # one row per table
+
+
+def test_update_moves_the_controls_and_the_page_follows(tiny):
+    ex = _explorer(tiny, show=2)
+    page = ex.update(user_id=3, reranker="flat", show=1)
+    assert (ex.user.value, ex.user.label, ex.reranker.value, ex.show.value) == (3, "user 3", "flat", 1)
+    assert page == ex.html.value == ex.last_
+    twin = _explorer(tiny, show=2)
+    twin.reranker.value, twin.user.value, twin.show.value = "flat", 3, 1  # by hand, in another order
+    assert twin.html.value == page
+    assert "after (flat)" in page and "not among the candidates" in page
+    with pytest.raises(KeyError, match="user_id=2 is not offered"):
+        ex.update(user_id=2)  # user index 1 exists, but the explorer has no lists for user id 2
+    with pytest.raises(ValueError, match=r"show=3; expected an integer in 1\.\.2"):
+        ex.update(show=3)
+    assert ex.html.value == page
 
 
 def test_bad_inputs(tiny):
@@ -47,3 +64,5 @@ def test_bad_inputs(tiny):
         RerankExplorer(tiny, np.array([0]), np.array([[1, 2]]), {"x": np.zeros((1, 3))})
     with pytest.raises(ValueError, match="show=5"):
         _explorer(tiny, show=5)
+    with pytest.raises(ValueError, match="repeated"):
+        RerankExplorer(tiny, np.array([0, 0]), np.array([[1, 2], [1, 2]]), {"x": np.zeros((2, 2))})

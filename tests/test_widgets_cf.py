@@ -40,6 +40,30 @@ def test_controls_update_the_list(explorer):
     assert "User 3: top-rated training items" in explorer.history_html.value
 
 
+def test_update_moves_the_controls_and_the_tables_follow(explorer, tiny):
+    recs = explorer.update(user_id=3, model="itemknn", k=3)
+    # The controls name what the tables show (lesson 01's explorer once read "user 1 / pop / 2"
+    # above another user's list).
+    assert (explorer.user.value, explorer.model.value, explorer.k.value) == (3, "itemknn", 3)
+    assert recs is explorer.last_
+    expected = explorer.recommendations(3, "itemknn", 3)
+    assert recs.equals(expected)
+    assert "itemknn: top-3" in explorer.recs_html.value and "User 3:" in explorer.history_html.value
+    # The same page as moving the three controls by hand, as a learner does in the browser.
+    twin = RecommendationExplorer(explorer.models, explorer.train, explorer.test, k=2, max_k=5, history_size=5)
+    twin.user.value, twin.model.value, twin.k.value = 3, "itemknn", 3
+    assert twin.view_html() == explorer.view_html()
+
+
+def test_update_with_a_bad_value_leaves_controls_and_tables(explorer):
+    page = explorer.view_html()
+    with pytest.raises(ValueError, match="k=6"):
+        explorer.update(user_id=3, k=6)
+    with pytest.raises(KeyError, match="model='nope'"):
+        explorer.update(model="nope")
+    assert explorer.user.value == 1 and explorer.view_html() == page
+
+
 def test_history_is_sorted_by_rating(explorer):
     hist = explorer.history(1)
     assert list(hist.title) == ["Movie A", "Movie B"]  # user 1 rated A 5, B 4 in train
@@ -68,3 +92,6 @@ def test_hits_on_real_data(ml100k_split):
     held = set(test.frame.loc[test.frame.user_id == 2, "item_id"])
     assert ex.last_.hit.tolist() == [i in held for i in ex.last_.item_id]
     assert len(ex.last_) == 10
+    recs = ex.update(user_id=3, k=5)
+    assert (ex.user.value, ex.k.value) == (3, 5) and len(recs) == 5
+    assert f"<b>{int(recs.hit.sum())}</b> of the top-5 are held-out items of user 3" in ex.summary.value

@@ -50,8 +50,22 @@ def test_more_like_this_controls_update_the_html(models):
     w.k.value = 3
     assert all(len(frame) == 3 for frame in w.last_.values())
     assert len(_titles(_column(w.html.value, "tf-idf"))) == 3
-    # The pure method gives the same page without touching the controls.
     assert w.update(item_id=5, k=3) == w.html.value
+
+
+def test_update_moves_the_controls_and_the_page_follows(models):
+    w = MoreLikeThis(models, item_id=1, k=2, max_k=4)
+    mlt_page = w.update(item_id=5, k=3)
+    # The picker names the movie the page is about (lesson 02 once read "Toy Story" above Star Wars).
+    assert (w.item.value, w.item.label, w.k.value) == (5, "Movie E (1994) [5]", 3)
+    assert mlt_page == w.html.value == MoreLikeThis(models, item_id=5, k=3, max_k=4).html.value
+    box = QueryBox(models, query="romance", k=1, max_k=3)
+    page = box.update(query="a romantic love story", k=2)
+    assert (box.query.value, box.k.value) == ("a romantic love story", 2)
+    assert page == QueryBox(models, query="a romantic love story", k=2, max_k=3).html.value
+    with pytest.raises(KeyError, match="item_id=42 is not offered"):
+        w.update(item_id=42, k=1)
+    assert (w.item.value, w.k.value) == (5, 3) and w.html.value == mlt_page  # nothing moved
 
 
 def test_query_box_searches_and_reports_what_a_model_cannot_do(models):
@@ -93,7 +107,7 @@ def test_bad_arguments_get_documented_errors(tiny, models):
     with pytest.raises(TypeError, match="query must be a str"):
         QueryBox(models, query=3)
     w = MoreLikeThis(models)
-    with pytest.raises(KeyError, match="item id 42"):
+    with pytest.raises(KeyError, match="item_id=42 is not offered by the 'movie' control"):
         w.update(item_id=42)
     with pytest.raises(ValueError, match="k=31"):
         w.update(k=31)

@@ -1,0 +1,231 @@
+"""The shared set-up of every lesson widget: named controls drive ``HTML`` views.
+
+A lesson widget is a row of controls above one or more ``HTML`` views. The controls are the only
+state: moving one (in a browser, or by setting ``control.value`` headless) redraws the views from
+the current control values, and :meth:`LessonWidget.update` sets the controls first and then
+redraws, so what the controls show is always what the views show. Nothing relies on an ``Output``
+capture, so a headless test can move a control and read the views' values.
+
+A subclass builds its controls with :func:`dropdown`, :func:`int_slider` and :func:`text_box`
+(each validates its initial value with the same rule :meth:`LessonWidget.update` applies later),
+builds its views with :func:`html_view`, calls :meth:`LessonWidget._assemble`, and implements
+:meth:`LessonWidget._draw`, which turns control values into view HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+
+__all__ = ["LessonWidget", "check_value", "dropdown", "html_view", "int_slider", "table_html", "text_box"]
+
+# How many options an error message lists before it elides the rest.
+_PREVIEW = 8
+
+
+def _option_values(control: widgets.widget_selection._Selection) -> list[Any]:
+    """The values a selection control can take (``(label, value)`` pairs give their value)."""
+    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_value(name: str, control: widgets.ValueWidget, value: Any) -> None:
+    """Raise the documented error unless ``control`` can show ``value``.
+
+    Args:
+        name: the keyword the value was passed as (named in the message).
+        control: a selection control, a bounded integer slider or a text box.
+        value: the candidate value.
+
+    Raises:
+        KeyError: a selection value that is not among the control's options.
+        ValueError: a slider value that is not an integer within the slider's range.
+        TypeError: a text value that is not a ``str``.
+    """
+    if isinstance(control, widgets.widget_selection._Selection):
+        options = _option_values(control)
+        if isinstance(value, bool) or value not in options:
+            shown = ", ".join(repr(o) for o in options[:_PREVIEW]) + (", …" if len(options) > _PREVIEW else "")
+            raise KeyError(f"{name}={value!r} is not offered by the {control.description!r} control; "
+                           f"expected one of {shown} ({len(options)} options)")
+    elif isinstance(control, widgets.IntSlider):
+        if not _is_int(value) or not control.min <= value <= control.max:
+            raise ValueError(f"{name}={value!r}; expected an integer in {control.min}..{control.max}")
+    elif isinstance(control, widgets.Text):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    else:  # a subclass added a control kind this module does not know: fail loudly, not silently
+        raise TypeError(f"control {name!r} is a {type(control).__name__}; expected Dropdown, IntSlider or Text")
+
+
+def dropdown(name: str, options: Sequence[Any], value: Any, description: str, **kwargs: Any) -> widgets.Dropdown:
+    """A ``Dropdown`` on ``options`` (values or ``(label, value)`` pairs) starting at ``value``.
+
+    Raises:
+        ValueError: no options. KeyError: ``value`` is not among them.
+    """
+    if not options:
+        raise ValueError(f"{name}: no options to choose from")
+    control = widgets.Dropdown(options=list(options), description=description, **kwargs)
+    check_value(name, control, value)
+    control.value = value
+    return control
+
+
+def int_slider(name: str, value: int, lo: int, hi: int, description: str, **kwargs: Any) -> widgets.IntSlider:
+    """An ``IntSlider`` on ``lo..hi`` starting at ``value``; it never silently clamps a bad value.
+
+    Raises:
+        ValueError: ``hi`` is not an integer ≥ ``lo``, or ``value`` is outside ``lo..hi``.
+    """
+    if not _is_int(hi) or hi < lo:
+        raise ValueError(f"max_{name}={hi!r}; expected an integer >= {lo}")
+    control = widgets.IntSlider(min=int(lo), max=int(hi), value=int(lo), description=description, **kwargs)
+    check_value(name, control, value)
+    control.value = int(value)
+    return control
+
+
+def text_box(name: str, value: str, description: str, **kwargs: Any) -> widgets.Text:
+    """A ``Text`` box holding ``value``.
+
+    Raises:
+        TypeError: ``value`` is not a ``str``.
+    """
+    control = widgets.Text(description=description, **kwargs)
+    check_value(name, control, value)
+    control.value = value
+    return control
+
+
+def html_view(**layout: str) -> widgets.HTML:
+    """An empty ``HTML`` view (optionally with ``Layout`` keywords such as ``margin``)."""
+    return widgets.HTML(layout=widgets.Layout(**layout)) if layout else widgets.HTML()
+
+
+def table_html(title: str, frame: pd.DataFrame, formats: Mapping[str, str], highlight: str | None = None) -> str:
+    """A small HTML table with a bold title (values escaped).
+
+    Args:
+        title: shown above the table.
+        frame: the rows to show, in order.
+        formats: ``{column: format string}`` for columns that need one (others use ``str``).
+        highlight: a column whose truthy rows are shaded.
+    """
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        style = " style='background:#d9f2d9'" if highlight is not None and row[highlight] else ""
+        cells = "".join(
+            f"<td style='padding:2px 8px'>{html.escape(formats.get(c, '{}').format(row[c]))}</td>" for c in frame.columns
+        )
+        body.append(f"<tr{style}>{cells}</tr>")
+    return f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+class LessonWidget:
+    """Base of the lesson widgets: named controls drive ``HTML`` views, and never disagree with them.
+
+    Attributes:
+        controls: ``{keyword: control}``; the keywords are those :meth:`update` accepts.
+        views: the ``HTML`` views, in the order they are displayed.
+        widget: the assembled ``VBox`` (what a notebook cell displays).
+        last_: what the last redraw computed (each subclass documents its type).
+        main_control: the keyword of the control that matters most (the browser test moves it).
+    """
+
+    main_control: ClassVar[str]
+
+    controls: dict[str, widgets.ValueWidget]
+    views: list[widgets.HTML]
+    widget: widgets.VBox
+
+    def _assemble(self, controls: Mapping[str, widgets.ValueWidget], views: Sequence[widgets.HTML],
+                  body: Sequence[widgets.Widget] | None = None) -> None:
+        """Wire the controls to the views, lay them out and draw once.
+
+        Args:
+            controls: ``{keyword: control}`` in display order (one row above the views).
+            views: every ``HTML`` view, in display order.
+            body: the widgets shown below the controls (default: the views, one under another);
+                give it to arrange the views in boxes.
+        """
+        if self.main_control not in controls:
+            raise TypeError(f"{type(self).__name__}.main_control={self.main_control!r} is not one of {list(controls)}")
+        self.controls, self.views, self._holding = dict(controls), list(views), False
+        for name, control in self.controls.items():
+            control.add_class(f"rl-control-{name}")  # CSS hooks: styling and the browser test
+            control.observe(self._on_change, names="value")
+        for i, view in enumerate(self.views):
+            view.add_class(f"rl-view-{i}")
+        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())), *(self.views if body is None else body)])
+        self.widget.add_class("rl-widget")
+        self.widget.add_class(f"rl-widget-{self.widget.model_id}")
+        self._redraw()
+
+    def _draw(self, **values: Any) -> Any:
+        """Set every view's HTML from the control ``values``; return what :attr:`last_` should hold."""
+        raise NotImplementedError
+
+    def _check(self, name: str, value: Any) -> None:
+        """Validate one value for :meth:`update` (subclasses may add checks, then call this)."""
+        check_value(name, self.controls[name], value)
+
+    def values(self) -> dict[str, Any]:
+        """The current control values, ``{keyword: value}``."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, **values: Any) -> Any:
+        """Set the named controls (others keep their values), redraw once and return :attr:`last_`.
+
+        Every value is checked before any control moves, so a bad value leaves the widget as it was.
+        ``None`` means "keep the current value".
+
+        Raises:
+            TypeError: an unknown keyword, or a control's own type error (see :func:`check_value`).
+            KeyError: a value a selection control does not offer. ValueError: a slider value out of range.
+        """
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.update() got unknown control(s) {unknown}; "
+                            f"expected some of {list(self.controls)}")
+        values = {name: v for name, v in values.items() if v is not None}
+        for name, value in values.items():
+            self._check(name, value)
+        self._holding = True  # one redraw for the whole change, not one per control
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._holding = False
+        self._redraw()
+        return self.last_
+
+    def view_html(self) -> str:
+        """The HTML of every view, in display order (what the browser shows below the controls)."""
+        return "".join(view.value for view in self.views)
+
+    def _redraw(self) -> None:
+        self.last_ = self._draw(**self.values())
+
+    def _on_change(self, change: dict) -> None:
+        if not self._holding:
+            self._redraw()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # Where the widget view cannot be shown (an untrusted notebook, GitHub, a front end without
+        # the widget extension), front ends fall back to text/plain: say why, not "VBox(children=…".
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = (
+            f"{type(self).__name__} (interactive widget: shown when the notebook is trusted or its cells "
+            "are run; see README, Troubleshooting)"
+        )
+        return bundle
