@@ -23,6 +23,9 @@ class Echo(LessonWidget):
         self.top, self.bottom = html_view(), html_view(margin="0 1em")
         self._assemble({"colour": self.colour, "n": self.n, "note": self.note}, [self.top, self.bottom])
 
+    def update(self, colour: str | None = None, n: int | None = None, note: str | None = None, **extra) -> str:
+        return self._apply({"colour": colour, "n": n, "note": note, **extra})
+
     def _draw(self, colour: str, n: int, note: str) -> str:
         self.draws += 1
         self.top.value = f"<b>{colour}</b>"

@@ -7,15 +7,19 @@ redraws, so what the controls show is always what the views show. Nothing relies
 capture, so a headless test can move a control and read the views' values.
 
 A subclass builds its controls with :func:`dropdown`, :func:`int_slider` and :func:`text_box`
-(each validates its initial value with the same rule :meth:`LessonWidget.update` applies later),
-builds its views with :func:`html_view`, calls :meth:`LessonWidget._assemble`, and implements
-:meth:`LessonWidget._draw`, which turns control values into view HTML.
+(each validates its initial value with the same rule ``update`` applies later), builds its views
+with :func:`html_view`, calls :meth:`LessonWidget._assemble`, and defines two methods with its own
+control keywords: ``_draw(**values)``, which turns control values into view HTML and returns what
+``last_`` should hold, and ``update(...)``, which passes its keywords to :meth:`LessonWidget._apply`::
+
+    def update(self, item_id: int | None = None, k: int | None = None) -> str:
+        return self._apply({"item_id": item_id, "k": k})
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
@@ -54,8 +58,10 @@ def check_value(name: str, control: widgets.ValueWidget, value: Any) -> None:
         options = _option_values(control)
         if isinstance(value, bool) or value not in options:
             shown = ", ".join(repr(o) for o in options[:_PREVIEW]) + (", …" if len(options) > _PREVIEW else "")
-            raise KeyError(f"{name}={value!r} is not offered by the {control.description!r} control; "
-                           f"expected one of {shown} ({len(options)} options)")
+            raise KeyError(
+                f"{name}={value!r} is not offered by the {control.description!r} control; "
+                f"expected one of {shown} ({len(options)} options)"
+            )
     elif isinstance(control, widgets.IntSlider):
         if not _is_int(value) or not control.min <= value <= control.max:
             raise ValueError(f"{name}={value!r}; expected an integer in {control.min}..{control.max}")
@@ -125,7 +131,8 @@ def table_html(title: str, frame: pd.DataFrame, formats: Mapping[str, str], high
     for _, row in frame.iterrows():
         style = " style='background:#d9f2d9'" if highlight is not None and row[highlight] else ""
         cells = "".join(
-            f"<td style='padding:2px 8px'>{html.escape(formats.get(c, '{}').format(row[c]))}</td>" for c in frame.columns
+            f"<td style='padding:2px 8px'>{html.escape(formats.get(c, '{}').format(row[c]))}</td>"
+            for c in frame.columns
         )
         body.append(f"<tr{style}>{cells}</tr>")
     return f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{''.join(body)}</table>"
@@ -135,7 +142,7 @@ class LessonWidget:
     """Base of the lesson widgets: named controls drive ``HTML`` views, and never disagree with them.
 
     Attributes:
-        controls: ``{keyword: control}``; the keywords are those :meth:`update` accepts.
+        controls: ``{keyword: control}``; the keywords are those ``update`` accepts.
         views: the ``HTML`` views, in the order they are displayed.
         widget: the assembled ``VBox`` (what a notebook cell displays).
         last_: what the last redraw computed (each subclass documents its type).
@@ -147,9 +154,17 @@ class LessonWidget:
     controls: dict[str, widgets.ValueWidget]
     views: list[widgets.HTML]
     widget: widgets.VBox
+    last_: Any
+    # Defined by each subclass with its own keywords (see the module docstring).
+    update: Callable[..., Any]
+    _draw: Callable[..., Any]
 
-    def _assemble(self, controls: Mapping[str, widgets.ValueWidget], views: Sequence[widgets.HTML],
-                  body: Sequence[widgets.Widget] | None = None) -> None:
+    def _assemble(
+        self,
+        controls: Mapping[str, widgets.ValueWidget],
+        views: Sequence[widgets.HTML],
+        body: Sequence[widgets.Widget] | None = None,
+    ) -> None:
         """Wire the controls to the views, lay them out and draw once.
 
         Args:
@@ -166,14 +181,12 @@ class LessonWidget:
             control.observe(self._on_change, names="value")
         for i, view in enumerate(self.views):
             view.add_class(f"rl-view-{i}")
-        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())), *(self.views if body is None else body)])
+        self.widget = widgets.VBox(
+            [widgets.HBox(list(self.controls.values())), *(self.views if body is None else body)]
+        )
         self.widget.add_class("rl-widget")
         self.widget.add_class(f"rl-widget-{self.widget.model_id}")
         self._redraw()
-
-    def _draw(self, **values: Any) -> Any:
-        """Set every view's HTML from the control ``values``; return what :attr:`last_` should hold."""
-        raise NotImplementedError
 
     def _check(self, name: str, value: Any) -> None:
         """Validate one value for :meth:`update` (subclasses may add checks, then call this)."""
@@ -183,11 +196,11 @@ class LessonWidget:
         """The current control values, ``{keyword: value}``."""
         return {name: control.value for name, control in self.controls.items()}
 
-    def update(self, **values: Any) -> Any:
+    def _apply(self, values: Mapping[str, Any]) -> Any:
         """Set the named controls (others keep their values), redraw once and return :attr:`last_`.
 
-        Every value is checked before any control moves, so a bad value leaves the widget as it was.
-        ``None`` means "keep the current value".
+        This is what every subclass's ``update`` does. Every value is checked before any control
+        moves, so a bad value leaves the widget as it was. ``None`` means "keep the current value".
 
         Raises:
             TypeError: an unknown keyword, or a control's own type error (see :func:`check_value`).
@@ -195,8 +208,10 @@ class LessonWidget:
         """
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
-            raise TypeError(f"{type(self).__name__}.update() got unknown control(s) {unknown}; "
-                            f"expected some of {list(self.controls)}")
+            raise TypeError(
+                f"{type(self).__name__}.update() got unknown control(s) {unknown}; "
+                f"expected some of {list(self.controls)}"
+            )
         values = {name: v for name, v in values.items() if v is not None}
         for name, value in values.items():
             self._check(name, value)

@@ -37,7 +37,8 @@ class RerankExplorer(LessonWidget):
         last_: the HTML on display.
 
     Raises:
-        ValueError: shapes that do not line up, repeated users, no re-ranker, or a bad ``show``.
+        ValueError: shapes that do not line up, repeated users, no re-ranker, a bad ``show``, or
+            ``train`` without an item table.
     """
 
     main_control = "reranker"
@@ -69,6 +70,8 @@ class RerankExplorer(LessonWidget):
         targets = np.full(len(users), -1) if targets is None else np.asarray(targets, dtype=np.int64)
         if targets.shape != users.shape:
             raise ValueError(f"targets has shape {targets.shape}, expected {users.shape}")
+        if train.items is None:
+            raise ValueError("train has no item table; the lists show titles (load MovieLens with its items)")
         self.train, self.users, self.candidates, self.targets = train, users, candidates, targets
         self.titles = train.items["title"].astype(str).to_numpy()
         self.histories = user_histories(train, users, n_history)
@@ -92,7 +95,7 @@ class RerankExplorer(LessonWidget):
         Raises:
             KeyError: a user or re-ranker the pickers do not offer. ValueError: ``show`` out of range.
         """
-        return super().update(user_id=user_id, reranker=reranker, show=show)
+        return self._apply({"user_id": user_id, "reranker": reranker, "show": show})
 
     def _draw(self, user_id: int, reranker: str, show: int) -> str:
         pos = self._position[user_id]
@@ -110,14 +113,18 @@ class RerankExplorer(LessonWidget):
                     colour = "#2a7" if d > 0 else "#c33" if d < 0 else "#888"
                     arrow = f"▲{d}" if d > 0 else f"▼{-d}" if d < 0 else "="
                     move = f"<td style='padding:2px 6px;color:{colour}'>{arrow}</td>"
-                rows.append(f"<tr{shade}><td style='padding:2px 6px'>{r + 1}</td>"
-                            f"<td style='padding:2px 6px'>{html.escape(self.titles[i])}</td>{move}</tr>")
+                rows.append(
+                    f"<tr{shade}><td style='padding:2px 6px'>{r + 1}</td>"
+                    f"<td style='padding:2px 6px'>{html.escape(self.titles[i])}</td>{move}</tr>"
+                )
             return f"<div style='margin-right:24px'><b>{html.escape(title)}</b><table>{''.join(rows)}</table></div>"
 
         where = np.flatnonzero(after == target)
         if where.size:
-            status = (f"held-out next item: <b>{html.escape(self.titles[target])}</b> — rank "
-                      f"{int(np.flatnonzero(before == target)[0]) + 1} before, {int(where[0]) + 1} after")
+            status = (
+                f"held-out next item: <b>{html.escape(self.titles[target])}</b> — rank "
+                f"{int(np.flatnonzero(before == target)[0]) + 1} before, {int(where[0]) + 1} after"
+            )
         elif target >= 0:
             status = "held-out next item is not among the candidates: re-ranking cannot help this user"
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
@@ -70,14 +71,13 @@ class RecommendationExplorer(LessonWidget):
             raise ValueError(f"history_size={history_size!r}; expected a non-negative integer")
         self.models = dict(models)
         self.train, self.test, self.history_size = train, test, int(history_size)
-        if users is None:
-            users = train.user_ids[np.flatnonzero(np.diff(train.matrix.indptr))]
-        users = [int(u) for u in users]
-        for u in users:
+        with_data = train.user_ids[np.flatnonzero(np.diff(train.matrix.indptr))]
+        offered = [int(u) for u in (with_data if users is None else users)]
+        for u in offered:
             train.user_index(u)  # KeyError naming an unknown id, before any widget exists
-        if not users:
+        if not offered:
             raise ValueError("no users to explore")
-        self.user = dropdown("user_id", users, users[0], "user")
+        self.user = dropdown("user_id", offered, offered[0], "user")
         self.model = dropdown("model", list(self.models), next(iter(self.models)), "model")
         self.k = int_slider("k", k, 1, max_k, "k", continuous_update=False)
         self.summary = html_view()
@@ -129,7 +129,7 @@ class RecommendationExplorer(LessonWidget):
         Raises:
             KeyError: a user or model the pickers do not offer. ValueError: ``k`` outside 1..max_k.
         """
-        return super().update(user_id=user_id, model=model, k=k)
+        return self._apply({"user_id": user_id, "model": model, "k": k})
 
     def _draw(self, user_id: int, model: str, k: int) -> pd.DataFrame:
         recs = self.recommendations(user_id, model, k)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..models.base import NotFittedError, Recommender
+from ..models.base import NotFittedError
 from .base import LessonWidget, dropdown, html_view, int_slider, text_box
 
 __all__ = ["MoreLikeThis", "QueryBox"]
@@ -17,7 +18,7 @@ __all__ = ["MoreLikeThis", "QueryBox"]
 class _ContentWidget(LessonWidget):
     """Shared checks and rendering for the lesson-02 widgets (content models side by side)."""
 
-    def _check_models(self, models: Mapping[str, Recommender], method: str) -> None:
+    def _check_models(self, models: Mapping[str, Any], method: str) -> None:
         if not models:
             raise ValueError("models is empty; pass {name: fitted content model}")
         for name, model in models.items():
@@ -56,7 +57,7 @@ class _ContentWidget(LessonWidget):
 
 
 class MoreLikeThis(_ContentWidget):
-    """"More like this": pick a movie, see its ``k`` nearest movies under each content model.
+    """ "More like this": pick a movie, see its ``k`` nearest movies under each content model.
 
     Args:
         models: ``{name: fitted content model}`` (anything with ``similar_items``), one index.
@@ -81,7 +82,7 @@ class MoreLikeThis(_ContentWidget):
 
     def __init__(
         self,
-        models: Mapping[str, Recommender],
+        models: Mapping[str, Any],
         item_ids: Sequence[int] | None = None,
         item_id: int | None = None,
         k: int = 10,
@@ -127,7 +128,7 @@ class MoreLikeThis(_ContentWidget):
         Raises:
             KeyError: a movie the picker does not offer. ValueError: ``k`` outside 1..max_k.
         """
-        super().update(item_id=item_id, k=k)
+        self._apply({"item_id": item_id, "k": k})
         return self.html.value
 
     def _draw(self, item_id: int, k: int) -> dict[str, pd.DataFrame]:
@@ -168,15 +169,13 @@ class QueryBox(_ContentWidget):
 
     def __init__(
         self,
-        models: Mapping[str, Recommender],
+        models: Mapping[str, Any],
         query: str = "space adventure with robots",
         k: int = 10,
         max_k: int = 30,
     ) -> None:
         self._check_models(models, "search")
-        self.query = text_box(
-            "query", query, "query", continuous_update=False, layout={"width": "36em"}
-        )
+        self.query = text_box("query", query, "query", continuous_update=False, layout={"width": "36em"})
         self.k = int_slider("k", k, 1, max_k, "k", continuous_update=False)
         self.html = html_view()
         self._assemble({"query": self.query, "k": self.k}, [self.html])
@@ -203,7 +202,7 @@ class QueryBox(_ContentWidget):
         Raises:
             TypeError: a non-str query. ValueError: ``k`` outside 1..max_k.
         """
-        super().update(query=query, k=k)
+        self._apply({"query": query, "k": k})
         return self.html.value
 
     def _draw(self, query: str, k: int) -> dict[str, pd.DataFrame | str]:
