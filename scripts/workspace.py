@@ -13,7 +13,7 @@ is trusted, and these copies come from the checkout the learner chose to run.
 Usage::
 
     python scripts/workspace.py fill [--source notebooks] [--target my-notebooks]
-    python scripts/workspace.py restore 01 [--source notebooks] [--target my-notebooks]
+    python scripts/workspace.py restore [--source notebooks] [--target my-notebooks] 01
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 from nbformat.sign import NotebookNotary
 
-__all__ = ["fill", "find_lesson", "main", "restore"]
+__all__ = ["fill", "find_lesson", "main", "make_notary", "restore"]
 
 SOURCE = Path("notebooks")
 TARGET = Path("my-notebooks")
@@ -46,14 +46,24 @@ def _copy(src: Path, dst: Path, notary: NotebookNotary | None) -> None:
             shutil.copyfileobj(inp, out)
         shutil.copymode(src, tmp)
         if notary is not None and src.suffix == ".ipynb":
-            for path in (notary.db_file, notary.secret_file):  # a fresh machine has no Jupyter data folder yet
-                if path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
             notary.sign(nbformat.read(tmp, as_version=nbformat.NO_CONVERT))
         os.replace(tmp, dst)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_notary(data_dir: str | os.PathLike | None = None) -> NotebookNotary:
+    """The notary that signs notebooks into ``data_dir``'s signature database (default: this
+    machine's Jupyter data folder, where JupyterLab looks), creating the folder first: a notary
+    opened on a missing folder silently falls back to a database in memory, which trusts nothing
+    once this process ends."""
+    if data_dir is None:
+        from jupyter_core.paths import jupyter_data_dir
+
+        data_dir = jupyter_data_dir()
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    return NotebookNotary(data_dir=str(data_dir))
 
 
 def _lessons(source: Path) -> list[Path]:
@@ -68,7 +78,7 @@ def fill(source: Path = SOURCE, target: Path = TARGET, notary: NotebookNotary | 
     Args:
         source: the committed notebooks.
         target: the learner's working folder (created if missing).
-        notary: signs each new copy (default: this machine's Jupyter notary).
+        notary: signs each new copy (default: :func:`make_notary`).
 
     Returns:
         The copies made (empty when the folder was already complete).
@@ -76,7 +86,7 @@ def fill(source: Path = SOURCE, target: Path = TARGET, notary: NotebookNotary | 
     Raises:
         FileNotFoundError: ``source`` is not a folder.
     """
-    notary = NotebookNotary() if notary is None else notary
+    notary = make_notary() if notary is None else notary
     made = []
     for nb in _lessons(source):
         dst = target / nb.name
@@ -107,8 +117,9 @@ def find_lesson(lesson: str, source: Path = SOURCE) -> Path:
     return matches[0]
 
 
-def restore(lesson: str, source: Path = SOURCE, target: Path = TARGET,
-            notary: NotebookNotary | None = None) -> tuple[Path, Path | None]:
+def restore(
+    lesson: str, source: Path = SOURCE, target: Path = TARGET, notary: NotebookNotary | None = None
+) -> tuple[Path, Path | None]:
     """Replace the learner's copy of one lesson with the committed one, keeping theirs aside.
 
     Returns:
@@ -118,7 +129,7 @@ def restore(lesson: str, source: Path = SOURCE, target: Path = TARGET,
     Raises:
         ValueError, KeyError: see :func:`find_lesson`.
     """
-    notary = NotebookNotary() if notary is None else notary
+    notary = make_notary() if notary is None else notary
     src = find_lesson(lesson, source)
     dst = target / src.name
     aside = None
@@ -136,20 +147,23 @@ def restore(lesson: str, source: Path = SOURCE, target: Path = TARGET,
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring); returns the exit status."""
+    folders = argparse.ArgumentParser(add_help=False)
+    folders.add_argument("--source", type=Path, default=SOURCE, help=f"committed notebooks (default {SOURCE})")
+    folders.add_argument("--target", type=Path, default=TARGET, help=f"working folder (default {TARGET})")
     parser = argparse.ArgumentParser(prog="python scripts/workspace.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--source", type=Path, default=SOURCE, help=f"committed notebooks (default {SOURCE})")
-    parser.add_argument("--target", type=Path, default=TARGET, help=f"working folder (default {TARGET})")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("fill", help="copy the lessons the working folder does not have yet")
-    r = sub.add_parser("restore", help="put back the committed copy of one lesson")
+    sub.add_parser("fill", parents=[folders], help="copy the lessons the working folder does not have yet")
+    r = sub.add_parser("restore", parents=[folders], help="put back the committed copy of one lesson")
     r.add_argument("lesson", help="e.g. 01, or 01_collaborative_filtering")
     args = parser.parse_args(argv)
     try:
         if args.command == "fill":
             made = fill(args.source, args.target)
             kept = len(_lessons(args.source)) - len(made)
-            print(f"{args.target}/: {len(made)} lesson(s) copied from {args.source}/"
-                  + (f", {kept} already there (kept as they are)" if kept else ""))
+            print(
+                f"{args.target}/: {len(made)} lesson(s) copied from {args.source}/"
+                + (f", {kept} already there (kept as they are)" if kept else "")
+            )
             for path in made:
                 print(f"  + {path}")
         else:

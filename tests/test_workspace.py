@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def notary(tmp_path) -> NotebookNotary:
-    return NotebookNotary(data_dir=str(tmp_path / "jupyter-data"))  # never this machine's database
+    return workspace.make_notary(tmp_path / "jupyter-data")  # never this machine's database
+
+
+def _trusted(path: Path, data_dir: Path) -> bool:
+    """Whether a JupyterLab using ``data_dir`` would trust ``path`` (a fresh notary, as a new server opens)."""
+    with NotebookNotary(data_dir=str(data_dir)) as fresh:
+        return fresh.check_signature(nbformat.read(path, as_version=4))
 
 
 @pytest.fixture
@@ -34,7 +40,9 @@ def test_fill_copies_every_lesson_once_and_signs_it(source, tmp_path, notary):
     assert [p.name for p in made] == ["00_setup.ipynb", "01_collaborative.ipynb", "02_content.ipynb"]
     for p in made:
         assert p.read_bytes() == (source / p.name).read_bytes()
-        assert notary.check_signature(nbformat.read(p, as_version=4))  # trusted: saved widgets render
+        assert _trusted(p, tmp_path / "jupyter-data")  # signed on disk: JupyterLab renders its saved widgets
+    (tmp_path / "elsewhere").mkdir()
+    assert not _trusted(source / "00_setup.ipynb", tmp_path / "elsewhere")  # another machine: untrusted
     assert list(target.glob(".*.tmp")) == []
 
 
@@ -69,23 +77,24 @@ def test_lesson_names_and_their_errors(source):
     assert workspace.find_lesson("00_setup.ipynb", source).name == "00_setup.ipynb"
     with pytest.raises(KeyError, match=r"'07' matches no notebook .*00_setup, 01_collaborative, 02_content"):
         workspace.find_lesson("07", source)
-    with pytest.raises(ValueError, match="no lesson given; expected e.g. LESSON=01"):
+    with pytest.raises(ValueError, match=r"no lesson given; expected e\.g\. LESSON=01"):
         workspace.find_lesson(" ", source)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         workspace.fill(source.parent / "nowhere", source.parent / "t")
 
 
 def test_command_line(source, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "fresh" / "jupyter-data"))  # not there yet
     target = tmp_path / "work"
     args = ["--source", str(source), "--target", str(target)]
-    assert workspace.main([*args, "fill"]) == 0
+    assert workspace.main(["fill", *args]) == 0
     assert "3 lesson(s) copied" in capsys.readouterr().out
-    assert workspace.main([*args, "fill"]) == 0
+    assert _trusted(target / "01_collaborative.ipynb", tmp_path / "fresh" / "jupyter-data")
+    assert workspace.main(["fill", *args]) == 0
     assert "0 lesson(s) copied from" in capsys.readouterr().out
-    assert workspace.main([*args, "restore", "01"]) == 0
+    assert workspace.main(["restore", *args, "01"]) == 0
     assert "your copy is now" in capsys.readouterr().out
-    assert workspace.main([*args, "restore", ""]) == 2
+    assert workspace.main(["restore", *args, ""]) == 2
     assert "error: no lesson given" in capsys.readouterr().err
 
 
