@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import nbformat
@@ -39,7 +39,7 @@ SETUP_TAG = "colab-setup"
 COLAB_CHECKOUT = "/content/recsys-lessons"
 BRANCH = "main"
 
-SETUP_SOURCE = '''\
+SETUP_SOURCE = """\
 # On Google Colab only: get the course package (with its bundled BERT) and MovieLens 100K.
 # Anywhere else (make lab, JupyterLab, CI) this cell does nothing.
 import sys
@@ -52,7 +52,7 @@ if "google.colab" in sys.modules:
     if not os.path.isdir("{checkout}"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "{checkout}"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{checkout}"], check=True)
-    subprocess.run([sys.executable, "-m", "recsys_lessons", "data", "ml-100k"], check=True)'''
+    subprocess.run([sys.executable, "-m", "recsys_lessons", "data", "ml-100k"], check=True)"""
 
 
 def repository_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
@@ -80,16 +80,20 @@ def repository_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
 def header_cells(notebook_path: str, repository: str) -> tuple[str, str]:
     """The badge cell's and the set-up cell's source for the lesson at ``notebook_path`` (repo-relative)."""
     colab = "https://colab.research.google.com/github/" + repository.removeprefix("https://github.com/")
-    badge = (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-             f"({colab}/blob/{BRANCH}/{notebook_path})")
+    badge = (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab}/blob/{BRANCH}/{notebook_path})"
+    )
     return badge, SETUP_SOURCE.format(repository=repository, checkout=COLAB_CHECKOUT)
 
 
-def _tagged(cell: dict, tag: str) -> bool:
+def _tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
     return tag in cell.get("metadata", {}).get("tags", [])
 
 
-def _take(cells: list, tag: str, make) -> dict:
+def _take(
+    cells: list[nbformat.NotebookNode], tag: str, make: Callable[[], nbformat.NotebookNode]
+) -> nbformat.NotebookNode:
     """Remove and return the cell tagged ``tag`` (a new one from ``make()`` if there is none)."""
     found = [c for c in cells if _tagged(c, tag)]
     if len(found) > 1:
@@ -102,7 +106,7 @@ def _take(cells: list, tag: str, make) -> dict:
     return cell
 
 
-def _drop_ids(cells: list) -> None:
+def _drop_ids(cells: list[nbformat.NotebookNode]) -> None:
     """nbformat < 4.5 has no cell ids: a new cell must not bring one."""
     for cell in cells:
         cell.pop("id", None)

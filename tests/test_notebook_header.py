@@ -38,8 +38,9 @@ def _run(source: str, monkeypatch, on_colab: bool, checkout_exists: bool = False
     if on_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
         real_isdir = header.os.path.isdir
-        monkeypatch.setattr(header.os.path, "isdir",
-                            lambda p: checkout_exists if p == header.COLAB_CHECKOUT else real_isdir(p))
+        monkeypatch.setattr(
+            header.os.path, "isdir", lambda p: checkout_exists if p == header.COLAB_CHECKOUT else real_isdir(p)
+        )
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     exec(compile(source, "<colab-setup>", "exec"), {"__name__": "__main__"})
@@ -55,8 +56,7 @@ def test_every_lesson_has_the_badge_first(path):
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and header.BADGE_TAG in first.metadata.get("tags", [])
-    link = ("https://colab.research.google.com/github/recsys-lessons/recsys-lessons/blob/main/notebooks/"
-            + path.name)
+    link = "https://colab.research.google.com/github/recsys-lessons/recsys-lessons/blob/main/notebooks/" + path.name
     assert f"({link})" in first.source and "colab-badge.svg" in first.source
 
 
@@ -109,7 +109,7 @@ def test_apply_inserts_the_header_touches_nothing_else_and_is_idempotent(checkou
         after = json.loads(once)
         tags = [c["metadata"].get("tags", []) for c in after["cells"]]
         assert tags[0] == [header.BADGE_TAG] and [header.SETUP_TAG] in tags
-        rest = [c for c, t in zip(after["cells"], tags) if header.BADGE_TAG not in t and header.SETUP_TAG not in t]
+        rest = [c for c, t in zip(after["cells"], tags, strict=True) if header.BADGE_TAG not in t and header.SETUP_TAG not in t]
         assert rest == before["cells"]  # every other cell, outputs included, unchanged
         assert after["metadata"] == before["metadata"]  # saved widget state and kernelspec too
         assert after["cells"][1] == before["cells"][0]  # the title stays right under the badge
@@ -141,7 +141,7 @@ def test_bad_inputs(checkout, tmp_path):
     with pytest.raises(ValueError, match="2 cells are tagged 'colab-badge'"):
         header.apply(path, REPOSITORY, root=checkout)
     (tmp_path / "bad.toml").write_text('[project.urls]\nRepository = "git@github.com:x/y.git"\n')
-    with pytest.raises(ValueError, match="expected https://github.com/<owner>/<name>"):
+    with pytest.raises(ValueError, match=r"expected https://github\.com/<owner>/<name>"):
         header.repository_url(tmp_path / "bad.toml")
     (tmp_path / "none.toml").write_text("[project]\nname = 'x'\n")
     with pytest.raises(KeyError, match="no Repository"):
