@@ -9,12 +9,15 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab test lint unit nbval execute reproduce student html doctor constraints clean
+.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html doctor constraints clean
 
 help:
-	@echo "make lab        set up (.venv, packages, MovieLens 100K) and open JupyterLab on notebooks/"
-	@echo "make test       set up, then lint, run the unit tests and execute every notebook (CI budget)"
+	@echo "make lab        set up (.venv, packages, MovieLens 100K), copy the lessons into $(WORKDIR)/, open JupyterLab there"
+	@echo "                (PORT=, IP=, TOKEN=, JUPYTER_ARGS= pass through; see README for remote machines)"
+	@echo "make restore LESSON=01   put back the committed copy of one lesson in $(WORKDIR)/ (yours is kept aside)"
+	@echo "make test       set up, then lint, the unit tests, every notebook (CI budget) and the browser test"
 	@echo "make lint       ruff (lint + format check) and mypy over the package"
+	@echo "make browser    the lessons in JupyterLab driven by Chromium (screenshots in build/screenshots/)"
 	@echo "make execute    re-run every notebook in the full budget and save the outputs"
 	@echo "make reproduce  re-run every notebook (full budget) in build/ and check every number matches the committed outputs"
 	@echo "make student    student copies of the notebooks, solutions and their outputs removed, in build/student/"
@@ -41,19 +44,31 @@ data: install
 doctor: install
 	$(BIN)/python -m recsys_lessons doctor
 
+# The lessons a learner runs and edits live in a git-ignored copy: JupyterLab autosaves there, so
+# the committed notebooks keep the outputs of their clean full-budget run. `fill` never overwrites.
+WORKDIR ?= my-notebooks
+# make lab PORT=8890 IP=0.0.0.0 TOKEN=... JUPYTER_ARGS="--no-browser": each is passed to JupyterLab
+# only when given; as root (Docker, cloud notebooks) JupyterLab also needs --allow-root.
+LAB_ARGS = $(if $(PORT),--port=$(PORT)) $(if $(IP),--ip=$(IP)) $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
+	$(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_ARGS)
 lab: data
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python scripts/workspace.py fill --target $(WORKDIR)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKDIR) $(LAB_ARGS)
+
+restore: install
+	$(BIN)/python scripts/workspace.py restore "$(LESSON)" --target $(WORKDIR)
 
 # The CI budget shrinks epochs and samples; every code path still runs. Two pytest workers share
 # the cores, so each gets one math thread: two threads each oversubscribe the CPU and small torch
 # models then train several times slower.
 PARALLEL := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RECSYS_LESSONS_BUDGET=ci
 unit: data
-	$(PARALLEL) $(BIN)/python -m pytest -q -n 2 --dist loadscope tests/
+	$(PARALLEL) $(BIN)/python -m pytest -q -n 2 --dist loadscope -m "not browser" tests/
 
 # nbval starts each kernel in the notebook's folder; loadscope keeps a notebook on one worker.
+# -v names every notebook cell as it passes, so a long run shows where it is.
 nbval: data
-	$(PARALLEL) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	$(PARALLEL) $(BIN)/python -m pytest -v -p no:cacheprovider \
 		--nbval-lax --nbval-current-env -n 2 --dist loadscope $(NOTEBOOKS)
 
 # Style and types: ruff's rules (incl. flake8-bandit) and format check, then mypy.
@@ -62,13 +77,30 @@ lint: install
 	$(BIN)/ruff format --check recsys_lessons
 	$(BIN)/mypy recsys_lessons
 
-test: lint unit nbval
+# JupyterLab on 127.0.0.1 (random port and token) over a scratch copy in build/browser/, driven by
+# /usr/bin/chromium through Playwright (.ci/run installs it; the test skips, saying so, without it).
+# A new lesson with widgets is one entry in LESSONS at the top of tests/test_browser.py.
+browser: data
+	$(PARALLEL) $(BIN)/python -m pytest -v -s -p no:cacheprovider -m browser tests/test_browser.py
 
+# make test must leave the checkout as it found it: on a clean clone, `git status --porcelain` stays
+# empty (no notebook saved over, no stray output outside the git-ignored build/ and $(WORKDIR)/).
+tree-snapshot:
+	@mkdir -p build && rm -f build/tree-before.json && git status >/dev/null 2>&1 && $(PYTHON) scripts/tree_state.py snapshot build/tree-before.json \
+		|| echo "not a git checkout: make test will not check the tree"
+
+test: tree-snapshot lint unit nbval browser
+	@if [ -f build/tree-before.json ]; then $(PYTHON) scripts/tree_state.py check build/tree-before.json; fi
+
+# nbconvert saves each widget's final state in the notebook's metadata, which JupyterLab renders
+# unrun only in a trusted notebook: trust the executed copies here (make lab trusts the learner's).
 execute: data
 	@for nb in $(NOTEBOOKS); do \
 		echo "== $$nb"; \
 		RECSYS_LESSONS_BUDGET=full $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+			--ExecutePreprocessor.timeout=-1 --ExecutePreprocessor.kernel_name=python3 \
+			--ExecutePreprocessor.store_widget_state=True "$$nb" || exit 1; \
+		$(BIN)/jupyter trust "$$nb" || exit 1; \
 	done
 
 # Re-executes every lesson in a scratch copy (full budget: compared number by number with the
