@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import sys
 import time
@@ -17,7 +18,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
     try:
         start = time.perf_counter()
         path, origin = fetch(args.name, args.source, args.data_dir)
-        ds = load_movielens(args.name, "cache", args.data_dir)
+        # Read back what fetch placed, but report where it came from (not "cache" on a first download).
+        ds = dataclasses.replace(load_movielens(args.name, "cache", args.data_dir), source=origin)
     except DataUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
