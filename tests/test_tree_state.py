@@ -68,6 +68,7 @@ def test_make_test_runs_the_check_last():
     """The Makefile's `test` takes the snapshot before anything else and checks after the browser test."""
     make = (ROOT / "Makefile").read_text()
     test_rule = next(line for line in make.splitlines() if line.startswith("test:"))
-    assert test_rule.split(":", 1)[1].split() == ["tree-snapshot", "unit", "nbval", "browser"]
+    steps = test_rule.split(":", 1)[1].split()
+    assert steps[0] == "tree-snapshot" and steps[-1] == "browser" and {"unit", "nbval"} <= set(steps)
     recipe = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "scripts/tree_state.py check" in recipe
