@@ -41,7 +41,7 @@ class _ContentWidget(LessonWidget):
         cols = []
         for name, res in results.items():
             if isinstance(res, str):
-                body = f"<i>{html.escape(res)}</i>"
+                body = f"<div><i>{html.escape(res)}</i></div>"  # under the name, not run into it
             else:
                 rows = "".join(
                     f"<tr><td>{r.rank}</td><td>{html.escape(str(r.title))}</td>"
