@@ -660,10 +660,12 @@ class Stacking(_Ensemble):
 def best_hybrid(random_state: int = 0) -> Stacking:
     """The lesson's best hybrid on the benchmark protocol, unfitted.
 
-    A logistic-regression :class:`Stacking` over EASE (``lam=400``, ``dropout=0.5``), item-kNN
-    (``k=200``, ``shrink=10``) and user-kNN (``k=100``, ``shrink=10``), the settings lesson 01
-    chose on its validation split. Its ``fit`` learns the blend on a validation split it carves
-    from whatever training data it is given, so it can be refitted on any split.
+    A logistic-regression :class:`Stacking` over the top 30 of four collaborative models with
+    the settings lesson 01 chose on its validation split: EASE (``lam=400``, ``dropout=0.5``),
+    EASE on the star ratings (``lam=5000``, lesson 01's exercise), item-kNN (``k=200``,
+    ``shrink=10``) and user-kNN (``k=100``, ``shrink=10``). Its ``fit`` learns the blend on a
+    validation split it carves from whatever training data it is given, so it can be refitted on
+    any split.
 
     Args:
         random_state: seed of the internal validation split.
@@ -672,6 +674,11 @@ def best_hybrid(random_state: int = 0) -> Stacking:
     from .neighbors import ItemKNN, UserKNN
 
     return Stacking(
-        [("EASE", EASE(lam=400.0, dropout=0.5)), ("item-kNN", ItemKNN(k=200, shrink=10.0)), ("user-kNN", UserKNN(k=100, shrink=10.0))],
-        blender="logistic", random_state=random_state,
+        [
+            ("EASE", EASE(lam=400.0, dropout=0.5)),
+            ("EASE (ratings)", EASE(lam=5000.0, implicit=False)),
+            ("item-kNN", ItemKNN(k=200, shrink=10.0)),
+            ("user-kNN", UserKNN(k=100, shrink=10.0)),
+        ],
+        blender="logistic", n_candidates=30, random_state=random_state,
     )
