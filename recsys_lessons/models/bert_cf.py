@@ -246,7 +246,7 @@ class BertCF(Recommender):
         text_dim: int = 32,
         hidden: int = 64,
         n_negatives: int = 4,
-        epochs: int = 2,
+        epochs: int = 1,
         batch_size: int = 1024,
         lr: float = 3e-3,
         weight_decay: float = 0.0,
