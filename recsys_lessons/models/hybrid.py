@@ -238,11 +238,22 @@ class Weighted(_Ensemble):
         return self
 
     def blend(self, member_scores: dict[str, np.ndarray], users: np.ndarray, weights: Sequence[float] | None = None) -> np.ndarray:
-        """Blend precomputed member scores with ``weights`` (default: the fitted ones).
+        """Add up *normalised* member scores with ``weights`` (default: the fitted ones).
 
-        Normalising is the expensive part, so code that tries many weights (a tuning loop, the
-        blend widget) normalises once with :meth:`normalised_scores` and calls this with
-        ``norm="none"`` semantics: pass the *normalised* scores here.
+        Normalising is the expensive step, so code that tries many weights (a tuning loop, the
+        blend widget) normalises once with :meth:`normalised_scores` and then calls this per
+        weight vector.
+
+        Args:
+            member_scores: ``{name: (len(users), n_items)}`` from :meth:`normalised_scores`.
+            users: the user indices the scores belong to.
+            weights: one weight per member, in the order of ``estimators``.
+
+        Returns:
+            float64 ``(len(users), n_items)`` blended scores.
+
+        Raises:
+            ValueError: the wrong number of weights.
         """
         w = self.weights_ if weights is None else _check_weights(weights, len(self.estimators_), "Weighted")
         out = np.zeros((len(users), self.train_.n_items))
