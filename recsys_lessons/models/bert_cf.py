@@ -214,6 +214,8 @@ class BertCF(Recommender):
         ease_lam: ``lam`` of the EASE whose scores are a feature.
         knn_shrink: cosine shrinkage of the item-kNN feature.
         encoder: ``None`` for the bundled all-MiniLM-L6-v2, or a Hugging Face name or path.
+        cache_dir: embedding cache folder (default ``data/embeddings``, see
+            :func:`~recsys_lessons.text.embed_items`).
         finetune: train the encoder end to end; ``None`` means "only on CUDA" (slow on a CPU).
         encoder_lr: learning rate of the encoder's weights when fine-tuning.
         max_length: tokens per item text when fine-tuning.
@@ -253,6 +255,7 @@ class BertCF(Recommender):
         ease_lam: float = 400.0,
         knn_shrink: float = 10.0,
         encoder: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
         finetune: bool | None = None,
         encoder_lr: float = 2e-5,
         max_length: int = 32,
@@ -275,6 +278,7 @@ class BertCF(Recommender):
         self.ease_lam = ease_lam
         self.knn_shrink = knn_shrink
         self.encoder = encoder
+        self.cache_dir = cache_dir
         self.finetune = finetune
         self.encoder_lr = encoder_lr
         self.max_length = max_length
@@ -291,8 +295,13 @@ class BertCF(Recommender):
             value = getattr(self, label)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{label}={value!r}; expected a positive integer")
-        if isinstance(self.n_negatives, bool) or not isinstance(self.n_negatives, (int, np.integer)) or self.n_negatives < 1:
-            raise ValueError(f"n_negatives={self.n_negatives!r}; expected a positive integer")
+        for label, low in (("n_negatives", 1), ("seed", 0)):
+            value = getattr(self, label)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{label}={value!r}; expected an integer >= {low}")
+        nt = self.num_threads
+        if nt is not None and (isinstance(nt, bool) or not isinstance(nt, (int, np.integer)) or nt < 1):
+            raise ValueError(f"num_threads={nt!r}; expected a positive integer or None")
         for label in ("lr", "encoder_lr"):
             if not getattr(self, label) > 0:
                 raise ValueError(f"{label}={getattr(self, label)!r}; expected a positive number")
@@ -328,7 +337,7 @@ class BertCF(Recommender):
                 from ..text import _default_encoder, embed_items, load_encoder
 
                 enc = _default_encoder() if self.encoder is None else load_encoder(self.encoder)
-                text_table = torch.from_numpy(embed_items(train.items, enc, progress=False))  # (n_items, dim), cached
+                text_table = torch.from_numpy(embed_items(train.items, enc, cache_dir=self.cache_dir, progress=False))  # (n_items, dim), cached
         cf = {}
         columns = [CF_FEATURES.index(c) for c in (CF_FEATURES if self.cf is True else self.cf or ())]
         if columns:

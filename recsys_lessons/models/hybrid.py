@@ -21,6 +21,7 @@ Non-finite scores (a cascade gives ``-inf`` outside its candidates) count as "ra
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Literal
 
@@ -293,8 +294,9 @@ class _RankFusion(_Ensemble):
         self._fit_members(train)
         return self
 
+    @abstractmethod
     def _points(self, positions: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+        """Each item's points from its ``(n_users, n_items)`` 1-based positions."""
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         seen = self.train_.matrix[users]
@@ -615,6 +617,12 @@ class Stacking(_Ensemble):
             raise ValueError(f"n_candidates={n!r}; expected a positive integer")
         if not 0.0 < self.valid_share < 1.0:
             raise ValueError(f"valid_share={self.valid_share!r}; expected a number strictly between 0 and 1")
+        for label, low in (("hidden", 1), ("epochs", 1), ("random_state", 0)):
+            value = getattr(self, label)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{label}={value!r}; expected an integer >= {low}")
+        if not self.C > 0:
+            raise ValueError(f"C={self.C!r}; expected a positive number")
 
     def _features(self, models: list[tuple[str, Recommender]], train: Interactions, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate mask ``(n_users, n_items)`` and the feature array ``(n_candidates_total, n_features)``."""
