@@ -151,7 +151,13 @@ class ClickNet(nn.Module):
             self.project = nn.Linear(dim, text_dim)
             width += 3 * text_dim
         if self.use_cf:
-            for name, t in (("cf_ease", cf_ease), ("cf_sim", cf_sim), ("cf_item", cf_item), ("cf_mean", cf_mean), ("cf_std", cf_std)):
+            for name, t in (
+                ("cf_ease", cf_ease),
+                ("cf_sim", cf_sim),
+                ("cf_item", cf_item),
+                ("cf_mean", cf_mean),
+                ("cf_std", cf_std),
+            ):
                 self.register_buffer(name, t)
             self.register_buffer("cf_columns", torch.as_tensor(list(cf_columns), dtype=torch.long))
             width += len(cf_columns)
@@ -189,7 +195,11 @@ class ClickNet(nn.Module):
             parts += [h, c, h * c]
         if self.use_cf:
             parts.append(self.cf_features(users, last, cand)[:, self.cf_columns])
-        logit = self.mlp(torch.cat(parts, dim=1))[:, 0] if self.mlp is not None else torch.zeros(len(cand), device=cand.device)
+        logit = (
+            self.mlp(torch.cat(parts, dim=1))[:, 0]
+            if self.mlp is not None
+            else torch.zeros(len(cand), device=cand.device)
+        )
         if self.id_dim:
             logit = logit + (self.last_emb(last) * self.cand_emb(cand)).sum(1) + self.cand_bias(cand)[:, 0]
         return logit
@@ -330,14 +340,22 @@ class BertCF(Recommender):
 
                 path = resolve_model(self.encoder)
                 tok = AutoTokenizer.from_pretrained(path)
-                enc = tok(item_texts(train.items), padding="max_length", truncation=True, max_length=self.max_length, return_tensors="pt")
+                enc = tok(
+                    item_texts(train.items),
+                    padding="max_length",
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 tokens, attention = enc["input_ids"], enc["attention_mask"]  # (n_items, max_length)
                 encoder = AutoModel.from_pretrained(path, dtype=torch.float32)
             else:
                 from ..text import _default_encoder, embed_items, load_encoder
 
                 enc = _default_encoder() if self.encoder is None else load_encoder(self.encoder)
-                text_table = torch.from_numpy(embed_items(train.items, enc, cache_dir=self.cache_dir, progress=False))  # (n_items, dim), cached
+                text_table = torch.from_numpy(
+                    embed_items(train.items, enc, cache_dir=self.cache_dir, progress=False)
+                )  # (n_items, dim), cached
         cf = {}
         columns = [CF_FEATURES.index(c) for c in (CF_FEATURES if self.cf is True else self.cf or ())]
         if columns:
@@ -353,10 +371,24 @@ class BertCF(Recommender):
                 rand = torch.from_numpy(np.random.default_rng(self.seed).integers(0, train.n_items, len(sample)))
                 idx = [torch.from_numpy(a[sample]) for a in (u, prev, nxt)]
                 raw = torch.cat([probe.cf_features(*idx), probe.cf_features(idx[0], idx[1], rand)])
-            cf = dict(cf_ease=cf_ease, cf_sim=cf_sim, cf_item=cf_item, cf_mean=raw.mean(0), cf_std=raw.std(0).clamp(min=1e-6))
+            cf = dict(
+                cf_ease=cf_ease, cf_sim=cf_sim, cf_item=cf_item, cf_mean=raw.mean(0), cf_std=raw.std(0).clamp(min=1e-6)
+            )
         return ClickNet(
-            text_table, cf.get("cf_ease"), cf.get("cf_sim"), cf.get("cf_item"), cf.get("cf_mean"), cf.get("cf_std"),
-            train.n_items, self.id_dim if self.ids else 0, self.text_dim, self.hidden, encoder, tokens, attention, columns,
+            text_table,
+            cf.get("cf_ease"),
+            cf.get("cf_sim"),
+            cf.get("cf_item"),
+            cf.get("cf_mean"),
+            cf.get("cf_std"),
+            train.n_items,
+            self.id_dim if self.ids else 0,
+            self.text_dim,
+            self.hidden,
+            encoder,
+            tokens,
+            attention,
+            columns,
         ).to(dev)
 
     # -- training -----------------------------------------------------------------------------
@@ -407,8 +439,15 @@ class BertCF(Recommender):
         start = time.perf_counter()
         with cpu_threads(self.num_threads if dev.type == "cpu" else None):
             self.history_: History = train_loop(
-                net, batches, loss_fn, optimizer, int(self.epochs), device=dev, grad_clip=1.0 if finetune else None,
-                progress=self.progress, desc="BERT+CF",
+                net,
+                batches,
+                loss_fn,
+                optimizer,
+                int(self.epochs),
+                device=dev,
+                grad_clip=1.0 if finetune else None,
+                progress=self.progress,
+                desc="BERT+CF",
             )
         self.fit_seconds_ = time.perf_counter() - start
         self.n_pairs_ = len(u) * (1 + n_neg)
@@ -422,7 +461,9 @@ class BertCF(Recommender):
         return self
 
     # -- scoring ------------------------------------------------------------------------------
-    def score_candidates(self, users: np.ndarray | Sequence[int], candidates: np.ndarray, batch_size: int = 65_536) -> np.ndarray:
+    def score_candidates(
+        self, users: np.ndarray | Sequence[int], candidates: np.ndarray, batch_size: int = 65_536
+    ) -> np.ndarray:
         """Logits of each user's candidates: ``(n, k)`` for ``users`` ``(n,)`` and ``candidates`` ``(n, k)``.
 
         A user without training items gets logits from a "last film" of index 0 (they carry no
@@ -443,7 +484,9 @@ class BertCF(Recommender):
         out = np.empty(cand.size, dtype=np.float32)
         with torch.no_grad():
             for s in range(0, cand.size, batch_size):
-                idx = [torch.from_numpy(a[s : s + batch_size]).to(self.device_) for a in (flat_u, flat_last, cand.ravel())]
+                idx = [
+                    torch.from_numpy(a[s : s + batch_size]).to(self.device_) for a in (flat_u, flat_last, cand.ravel())
+                ]
                 out[s : s + batch_size] = self.net_(*idx).float().cpu().numpy()
         return out.reshape(cand.shape)
 

@@ -56,7 +56,9 @@ Estimators = Sequence[tuple[str, Recommender]]
 
 
 def normalise_scores(
-    scores: np.ndarray, method: Literal["zscore", "minmax", "rank", "none"] = "zscore", exclude: sp.spmatrix | None = None
+    scores: np.ndarray,
+    method: Literal["zscore", "minmax", "rank", "none"] = "zscore",
+    exclude: sp.spmatrix | None = None,
 ) -> np.ndarray:
     """Put each row (user) of ``scores`` on a common scale so that different models can be added.
 
@@ -134,7 +136,9 @@ def rank_positions(scores: np.ndarray, exclude: sp.spmatrix | None = None) -> np
         int64 ``(n_users, n_items)`` array.
     """
     n_items = scores.shape[1]
-    order = top_k(np.where(np.isfinite(scores), scores, np.finfo(np.float32).min), n_items, exclude)  # (n_users, n_items)
+    order = top_k(
+        np.where(np.isfinite(scores), scores, np.finfo(np.float32).min), n_items, exclude
+    )  # (n_users, n_items)
     pos = np.empty_like(order)
     np.put_along_axis(pos, order, np.arange(1, n_items + 1, dtype=np.int64)[None, :], axis=1)
     return pos
@@ -238,7 +242,9 @@ class Weighted(_Ensemble):
         self._fit_members(train)
         return self
 
-    def blend(self, member_scores: dict[str, np.ndarray], users: np.ndarray, weights: Sequence[float] | None = None) -> np.ndarray:
+    def blend(
+        self, member_scores: dict[str, np.ndarray], users: np.ndarray, weights: Sequence[float] | None = None
+    ) -> np.ndarray:
         """Add up *normalised* member scores with ``weights`` (default: the fitted ones).
 
         Normalising is the expensive step, so code that tries many weights (a tuning loop, the
@@ -290,7 +296,9 @@ class _RankFusion(_Ensemble):
     def fit(self, train: Interactions) -> _RankFusion:
         """Fit a clone of every model on ``train``."""
         self._check_params()
-        self.weights_ = _check_weights(self.weights, len(_check_estimators(self.estimators, type(self).__name__)), type(self).__name__)
+        self.weights_ = _check_weights(
+            self.weights, len(_check_estimators(self.estimators, type(self).__name__)), type(self).__name__
+        )
         self._fit_members(train)
         return self
 
@@ -387,7 +395,9 @@ class Switching(Recommender):
 
     name = "switching hybrid"
 
-    def __init__(self, content: Recommender, collaborative: Recommender, min_user_ratings: int = 0, min_item_ratings: int = 1) -> None:
+    def __init__(
+        self, content: Recommender, collaborative: Recommender, min_user_ratings: int = 0, min_item_ratings: int = 1
+    ) -> None:
         self.content = content
         self.collaborative = collaborative
         self.min_user_ratings = min_user_ratings
@@ -419,7 +429,9 @@ class Switching(Recommender):
         # Each model ranks only its own items: mask the other group as "excluded" for the statistics.
         warm_mask = sp.csr_matrix(np.broadcast_to(cold_items, cf.shape)) + seen
         cold_mask = sp.csr_matrix(np.broadcast_to(~cold_items, cf.shape)) + seen
-        out = np.where(cold_items[None, :], normalise_scores(content, "rank", cold_mask), normalise_scores(cf, "rank", warm_mask))
+        out = np.where(
+            cold_items[None, :], normalise_scores(content, "rank", cold_mask), normalise_scores(cf, "rank", warm_mask)
+        )
         cold_u = self.cold_users_[users]
         if cold_u.any():
             out[cold_u] = normalise_scores(content[cold_u], "rank", seen[cold_u])
@@ -536,7 +548,9 @@ class _MLPBlender:
 
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         with cpu_threads(1):  # a small net: one thread is faster and gives the same numbers every run
-            train_loop(self.net_, batches, loss_fn, optimizer, self.epochs, device="cpu", progress=False, desc="blender")
+            train_loop(
+                self.net_, batches, loss_fn, optimizer, self.epochs, device="cpu", progress=False, desc="blender"
+            )
         return self
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
@@ -624,7 +638,9 @@ class Stacking(_Ensemble):
         if not self.C > 0:
             raise ValueError(f"C={self.C!r}; expected a positive number")
 
-    def _features(self, models: list[tuple[str, Recommender]], train: Interactions, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _features(
+        self, models: list[tuple[str, Recommender]], train: Interactions, users: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Candidate mask ``(n_users, n_items)`` and the feature array ``(n_candidates_total, n_features)``."""
         seen = train.matrix[users]
         cols, mask = [], np.zeros((len(users), train.n_items), dtype=bool)
@@ -661,7 +677,10 @@ class Stacking(_Ensemble):
             self.blender_ = LogisticRegression(C=self.C, max_iter=1000).fit(xs, y)
         else:
             self.blender_ = _MLPBlender(self.hidden, self.epochs, 1e-2, 512, self.random_state).fit(xs, y)
-        self.feature_names_ = [f"{n} {f}" for n, _ in members for f in ("z-score", "1/log2(1+rank)")] + ["log popularity", "log activity"]
+        self.feature_names_ = [f"{n} {f}" for n, _ in members for f in ("z-score", "1/log2(1+rank)")] + [
+            "log popularity",
+            "log activity",
+        ]
         self._fit_members(train)
         return self
 
@@ -699,5 +718,7 @@ def best_hybrid(random_state: int = 0) -> Stacking:
             ("item-kNN", ItemKNN(k=200, shrink=10.0)),
             ("user-kNN", UserKNN(k=100, shrink=10.0)),
         ],
-        blender="logistic", n_candidates=30, random_state=random_state,
+        blender="logistic",
+        n_candidates=30,
+        random_state=random_state,
     )
