@@ -46,8 +46,8 @@ def check_zscore(fn: Callable[[np.ndarray], np.ndarray]) -> Feedback:
     if got.shape != expected.shape:
         return Feedback(name, False, f"the result has shape {got.shape}, expected {expected.shape} (one value per user and item)")
     if np.isnan(got).any():
-        row = int(np.isnan(got).any(1).argmax())
-        return Feedback(name, False, f"row {row} contains NaN; a user whose scores are all equal has std 0 — give that row 0")
+        nan_row = int(np.isnan(got).any(1).argmax())
+        return Feedback(name, False, f"row {nan_row} contains NaN; a user whose scores are all equal has std 0 — give that row 0")
     if np.allclose(got, expected, atol=1e-6):
         return Feedback(name, True, "every row has mean 0 and standard deviation 1, and the constant row is 0.")
     if np.allclose(got, _zscore_reference(case.reshape(1, -1)).reshape(case.shape), atol=1e-6):

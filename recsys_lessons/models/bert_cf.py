@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -95,8 +96,12 @@ def transitions(train: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray
             prev.append(seq[:-1])
             nxt.append(seq[1:])
     if not users:
-        return (np.empty(0, np.int64),) * 3
-    return tuple(np.concatenate(a).astype(np.int64) for a in (users, prev, nxt))
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    return (
+        np.concatenate(users).astype(np.int64),
+        np.concatenate(prev).astype(np.int64),
+        np.concatenate(nxt).astype(np.int64),
+    )
 
 
 class ClickNet(nn.Module):
@@ -118,6 +123,17 @@ class ClickNet(nn.Module):
             ``(n_items, length)`` of every item text; then ``text_table`` is ignored.
         cf_columns: which of the four CF features the MLP reads (positions in :data:`CF_FEATURES`).
     """
+
+    # Buffers, registered in __init__ when their input is used (declared for the type checker).
+    text_table: torch.Tensor
+    tokens: torch.Tensor
+    attention: torch.Tensor
+    cf_ease: torch.Tensor
+    cf_sim: torch.Tensor
+    cf_item: torch.Tensor
+    cf_mean: torch.Tensor
+    cf_std: torch.Tensor
+    cf_columns: torch.Tensor
 
     def __init__(
         self,
@@ -147,7 +163,10 @@ class ClickNet(nn.Module):
             else:
                 self.register_buffer("tokens", tokens)
                 self.register_buffer("attention", attention)
-            dim = int(encoder.config.hidden_size) if encoder is not None else text_table.shape[1]
+            if encoder is not None:
+                dim = int(cast(Any, encoder).config.hidden_size)
+            elif text_table is not None:
+                dim = int(text_table.shape[1])
             self.project = nn.Linear(dim, text_dim)
             width += 3 * text_dim
         if self.use_cf:
@@ -394,7 +413,7 @@ class BertCF(Recommender):
     # -- training -----------------------------------------------------------------------------
     def fit(self, train: Interactions) -> BertCF:
         """Train the click model on every transition of ``train`` with popularity-sampled negatives."""
-        self.train_ = None
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         train = self._check_train(train)
         self._check_params(train)
         dev = get_device(self.device)
@@ -462,7 +481,7 @@ class BertCF(Recommender):
 
     # -- scoring ------------------------------------------------------------------------------
     def score_candidates(
-        self, users: np.ndarray | Sequence[int], candidates: np.ndarray, batch_size: int = 65_536
+        self, users: np.ndarray | list[int], candidates: np.ndarray, batch_size: int = 65_536
     ) -> np.ndarray:
         """Logits of each user's candidates: ``(n, k)`` for ``users`` ``(n,)`` and ``candidates`` ``(n, k)``.
 
@@ -494,7 +513,7 @@ class BertCF(Recommender):
         all_items = np.broadcast_to(np.arange(self.train_.n_items), (len(users), self.train_.n_items))
         return self.score_candidates(users, all_items)
 
-    def click_probability(self, users: np.ndarray | Sequence[int], candidates: np.ndarray) -> np.ndarray:
+    def click_probability(self, users: np.ndarray | list[int], candidates: np.ndarray) -> np.ndarray:
         """``σ(logit)`` of :meth:`score_candidates`: the model's probability that the user picks each candidate next."""
         return 1.0 / (1.0 + np.exp(-self.score_candidates(users, candidates).astype(np.float64)))
 

@@ -57,7 +57,7 @@ Estimators = Sequence[tuple[str, Recommender]]
 
 def normalise_scores(
     scores: np.ndarray,
-    method: Literal["zscore", "minmax", "rank", "none"] = "zscore",
+    method: str = "zscore",
     exclude: sp.spmatrix | None = None,
 ) -> np.ndarray:
     """Put each row (user) of ``scores`` on a common scale so that different models can be added.
@@ -187,13 +187,13 @@ class _Ensemble(Recommender):
 
     def _fit_members(self, train: Interactions, min_count: int = 1) -> None:
         members = _check_estimators(self.estimators, type(self).__name__, min_count)
-        self.train_ = None  # stays unfitted if anything below fails
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         train = self._check_train(train)
         self.estimators_ = [(name, _fit_clone(model, train)) for name, model in members]
         self.named_estimators_ = dict(self.estimators_)
         self.train_ = train
 
-    def member_scores(self, users: np.ndarray | Sequence[int] | int | None = None) -> dict[str, np.ndarray]:
+    def member_scores(self, users: np.ndarray | list[int] | int | None = None) -> dict[str, np.ndarray]:
         """Each fitted member's raw scores for ``users``: ``{name: (n_users, n_items)}``."""
         users = self._check_users(users)
         return {name: m.score(users) for name, m in self.estimators_}
@@ -269,7 +269,7 @@ class Weighted(_Ensemble):
                 out += wm * member_scores[name]
         return out
 
-    def normalised_scores(self, users: np.ndarray | Sequence[int] | int | None = None) -> dict[str, np.ndarray]:
+    def normalised_scores(self, users: np.ndarray | list[int] | int | None = None) -> dict[str, np.ndarray]:
         """Each member's scores for ``users``, normalised per user with ``norm`` over unseen items."""
         users = self._check_users(users)
         seen = self.train_.matrix[users]
@@ -412,7 +412,7 @@ class Switching(Recommender):
             value = getattr(self, label)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{label}={value!r}; expected an integer >= 0")
-        self.train_ = None
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         train = self._check_train(train)
         self.content_ = _fit_clone(self.content, train)
         self.collaborative_ = _fit_clone(self.collaborative, train)
@@ -483,7 +483,7 @@ class Cascade(Recommender):
         n = self.n_candidates
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n_candidates={n!r}; expected a positive integer")
-        self.train_ = None
+        self.__dict__.pop("train_", None)  # stays unfitted if anything below fails
         train = self._check_train(train)
         self.first_ = _fit_clone(self.first, train)
         self.second_ = _fit_clone(self.second, train)
@@ -491,7 +491,7 @@ class Cascade(Recommender):
         self.train_ = train
         return self
 
-    def candidates(self, users: np.ndarray | Sequence[int] | int | None = None) -> np.ndarray:
+    def candidates(self, users: np.ndarray | list[int] | int | None = None) -> np.ndarray:
         """The first stage's ``(n_users, n_candidates)`` unseen items, best first."""
         users = self._check_users(users)
         k = min(int(self.n_candidates), self.train_.n_items)
