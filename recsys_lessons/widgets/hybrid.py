@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 
 from .. import metrics as M
 from ..data import Interactions
@@ -75,8 +76,10 @@ class BlendExplorer:
         self.names = [name for name, _ in hybrid.estimators_]
         normalised = hybrid.normalised_scores(self.users)
         seen = train.binary()[self.users].toarray() > 0
-        self._seen = seen  # (n_test_users, n_items): set to -inf in every blend
+        # torch tensors, so a blend goes to top_k without a copy; the numpy views share their memory.
+        self._seen = torch.from_numpy(seen)  # (n_test_users, n_items): set to -inf in every blend
         self._stack = np.stack([normalised[n].astype(np.float32) for n in self.names])  # (n_models, n_test_users, n_items)
+        self._stack_t = torch.from_numpy(self._stack)
         self._relevant = test.matrix[self.users]
         self._titles = train.items["title"].to_numpy() if train.items is not None else train.item_ids.astype(str)
         self._row = {int(train.user_ids[u]): r for r, u in enumerate(self.users)}
@@ -101,10 +104,12 @@ class BlendExplorer:
 
     def blend(self, weights: Mapping[str, float]) -> np.ndarray:
         """``(n_test_users, n_items)`` blended scores for ``weights`` (seen items ``-inf``)."""
-        w = np.array([weights[n] for n in self.names], dtype=np.float32)
-        out = np.tensordot(w, self._stack, axes=1)  # (n_users, n_items)
-        out[self._seen] = -np.inf
-        return out
+        return self._blend(weights).numpy()
+
+    def _blend(self, weights: Mapping[str, float]) -> torch.Tensor:
+        w = torch.tensor([weights[n] for n in self.names], dtype=torch.float32)
+        out = torch.tensordot(w, self._stack_t, dims=1)  # (n_users, n_items)
+        return out.masked_fill_(self._seen, -torch.inf)
 
     # -- the controls drive the view ----------------------------------------------------------
     def update(self, user_id: int | None = None, **weights: float) -> str:
@@ -142,7 +147,7 @@ class BlendExplorer:
 
     def _redraw(self) -> None:
         w = self.weights()
-        self.ranked_ = top_k(self.blend(w), self.k)  # (n_test_users, k)
+        self.ranked_ = top_k(self._blend(w), self.k)  # (n_test_users, k)
         k = self.k
         self.metrics_ = {
             f"ndcg@{k}": M.ndcg_at_k(self.ranked_, self._relevant, k),
