@@ -27,6 +27,9 @@ from recsys_lessons.models import (
     BERT4Rec,
     BPR,
     EASE,
+    BertCF,
+    BordaCount,
+    Cascade,
     CrossEncoder,
     CrossEncoderReranker,
     EmbeddingProfile,
@@ -37,10 +40,14 @@ from recsys_lessons.models import (
     NotFittedError,
     Popularity,
     RandomRecommender,
+    ReciprocalRankFusion,
     RecentPopularity,
     Recommender,
+    Stacking,
+    Switching,
     TfidfProfile,
     UserKNN,
+    Weighted,
 )
 from recsys_lessons.models.ips import IPSBPR
 from recsys_lessons.models.rerank import CalibratedReranker, ExposureAware, PopularityPenalty, TextTailBlend, XQuAD
@@ -71,6 +78,9 @@ MODELS: dict[type, Factory] = {
     EmbeddingProfile: lambda r: EmbeddingProfile(cache_dir=r.folder / "embeddings"),
     BERT4Rec: lambda r: BERT4Rec(hidden=16, layers=1, heads=1, max_len=6, epochs=2, batch_size=8, progress=False),
     IPSBPR: lambda r: IPSBPR(dim=4, epochs=2, batch_size=64, valid_fraction=0.0),
+    BertCF: lambda r: BertCF(
+        encoder=r.bert, cache_dir=r.folder / "embeddings", id_dim=4, text_dim=4, hidden=8, batch_size=16, n_negatives=2
+    ),
 }
 
 # Wrappers get the model they wrap (a fresh EASE here) as their first argument.
@@ -83,6 +93,12 @@ WRAPPERS: dict[type, Callable[[Recommender, Resources], Recommender]] = {
     CalibratedReranker: lambda base, r: CalibratedReranker(base, k=4, n_candidates=8),
     ExposureAware: lambda base, r: ExposureAware(base, k=4, n_candidates=8),
     TextTailBlend: lambda base, r: TextTailBlend(base, GenreProfile()),
+    Weighted: lambda base, r: Weighted([("base", base), ("pop", Popularity())], weights=[1.0, 0.5]),
+    ReciprocalRankFusion: lambda base, r: ReciprocalRankFusion([("base", base), ("knn", ItemKNN(k=5, shrink=1.0))]),
+    BordaCount: lambda base, r: BordaCount([("base", base), ("knn", ItemKNN(k=5, shrink=1.0))]),
+    Switching: lambda base, r: Switching(GenreProfile(), base, min_user_ratings=5, min_item_ratings=1),
+    Cascade: lambda base, r: Cascade(base, ItemKNN(k=5, shrink=1.0), n_candidates=5),
+    Stacking: lambda base, r: Stacking([("base", base), ("pop", Popularity())], n_candidates=10),
 }
 
 

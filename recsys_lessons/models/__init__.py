@@ -4,8 +4,10 @@ from .base import NotFittedError, Recommender
 from .baselines import Popularity, RandomRecommender, RecentPopularity
 from .bert4rec import BERT4Rec
 from .bert_ce import CrossEncoder, CrossEncoderReranker
+from .bert_cf import BertCF
 from .content import EmbeddingProfile, GenreProfile, TfidfProfile
 from .ease import EASE
+from .hybrid import BordaCount, Cascade, ReciprocalRankFusion, Stacking, Switching, Weighted, best_hybrid
 from .mf import BPR, MatrixFactorization
 from .neighbors import ItemKNN, LastItemKNN, UserKNN
 
@@ -13,6 +15,9 @@ __all__ = [
     "BPR",
     "EASE",
     "BERT4Rec",
+    "BertCF",
+    "BordaCount",
+    "Cascade",
     "CrossEncoder",
     "CrossEncoderReranker",
     "EmbeddingProfile",
@@ -24,7 +29,12 @@ __all__ = [
     "Popularity",
     "RandomRecommender",
     "RecentPopularity",
+    "ReciprocalRankFusion",
     "Recommender",
+    "Stacking",
+    "Switching",
     "TfidfProfile",
     "UserKNN",
+    "Weighted",
+    "best_hybrid",
 ]
