@@ -138,10 +138,7 @@ def _liked_items(matrix: sp.csr_matrix, u: int) -> np.ndarray:
 def _users_with_likes(model: Any, n: int) -> np.ndarray:
     """The first ``n`` users (spread over the index) who rated some item above their mean."""
     matrix = model.train_.matrix.tocsr()
-    candidates = [
-        u for u in range(matrix.shape[0])
-        if matrix[u].nnz and (matrix[u].data > matrix[u].data.mean()).any()
-    ]
+    candidates = [u for u in range(matrix.shape[0]) if len(_liked_items(matrix, u))]
     if not candidates:
         raise ValueError("no user in model.train_ rated an item above their mean; the check needs one")
     picks = np.linspace(0, len(candidates) - 1, num=min(n, len(candidates))).round().astype(int)
@@ -186,7 +183,10 @@ def check_max_sim(model: Any, exercise: str = "Exercise 2.2", n_users: int = 5) 
     # Which slip is it? Compare with the usual alternatives for this user.
     vectors = _dense_vectors(model)
     rated = model.train_.matrix.tocsr()[u].indices
-    close = lambda alt: np.allclose(got[row], alt, rtol=1e-4, atol=1e-5)  # noqa: E731
+
+    def close(alternative: np.ndarray) -> bool:
+        return bool(np.allclose(got[row], alternative, rtol=1e-4, atol=1e-5))
+
     profiles = getattr(model, "user_profiles_", None)
     if close((vectors[rated] @ vectors.T).max(axis=0)):
         why = "that is the max over every rated item: keep only the items rated above the user's mean"
