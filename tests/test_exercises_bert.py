@@ -31,8 +31,9 @@ def test_base_rate_right_answer_passes_as_float_or_tensor():
         return -(p * math.log(p) + (1 - p) * math.log(1 - p))
 
     assert check_base_rate_loss(right).passed
-    assert check_base_rate_loss(lambda n: torch.nn.BCELoss()(torch.full((n + 1,), 1 / (n + 1)),
-                                                               torch.tensor([1.0] + [0.0] * n))).passed
+    assert check_base_rate_loss(
+        lambda n: torch.nn.BCELoss()(torch.full((n + 1,), 1 / (n + 1)), torch.tensor([1.0] + [0.0] * n))
+    ).passed
 
 
 def test_base_rate_with_one_over_n_names_the_value():

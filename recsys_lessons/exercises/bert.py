@@ -68,8 +68,11 @@ def check_base_rate_loss(loss: Callable[[int], Any], exercise: str = "Exercise 3
             continue
         p, q = 1 / (1 + n), 1 / n
         slips = {
-            "the click rate looks like 1/n_negatives; with one positive per n negatives it is 1/(n + 1)":
-                -(q * np.log(q) + (1 - q) * np.log(1 - q)) if q < 1 else 0.0,
+            "the click rate looks like 1/n_negatives; with one positive per n negatives it is 1/(n + 1)": -(
+                q * np.log(q) + (1 - q) * np.log(1 - q)
+            )
+            if q < 1
+            else 0.0,
             "that is in bits (log base 2); the lesson's losses use natural logs": expected / np.log(2),
             "the sign is flipped: a loss is minus the log-likelihood": -expected,
             "only the positives' term is there; the negatives contribute (1 - p) ln(1 - p) too": -p * np.log(p),
@@ -78,7 +81,11 @@ def check_base_rate_loss(loss: Callable[[int], Any], exercise: str = "Exercise 3
         why = next((text for text, value in slips.items() if np.isclose(got, value, rtol=1e-6)), None)
         why = why or "write the mean over one positive (y = 1) and n negatives (y = 0) of the BCE at the constant p"
         return Feedback(exercise, False, f"For n_negatives={n} your loss is {got:.4f}, expected {expected:.4f}; {why}.")
-    return Feedback(exercise, True, f"Your base-rate loss is right for {', '.join(map(str, BASE_RATE_CASES))} negatives per positive.")
+    return Feedback(
+        exercise,
+        True,
+        f"Your base-rate loss is right for {', '.join(map(str, BASE_RATE_CASES))} negatives per positive.",
+    )
 
 
 def sampled_softmax_case() -> dict[str, np.ndarray]:
@@ -113,12 +120,20 @@ def _softmax_slips(case: dict[str, np.ndarray]) -> dict[str, float]:
     top = n.max(axis=1, keepdims=True)
     no_pos = np.mean(top[:, 0] + np.log(np.exp(n - top).sum(axis=1)) - p)
     return {
-        "log Q is added instead of subtracted: the correction is s - log Q": sampled_softmax_reference(pos, neg, -lqp, -lqn),
-        "there is no log-Q correction: subtract each item's log sampling probability from its logit":
-            sampled_softmax_reference(pos, neg, zeros_p, zeros_n),
-        "only the negatives are corrected: the positive's logit needs - log q⁺ too": sampled_softmax_reference(pos, neg, zeros_p, lqn),
-        "the positive is missing from the denominator: the softmax runs over the positive and the negatives": float(no_pos),
-        "that is the sum over positives; the loss is their mean": len(pos) * sampled_softmax_reference(pos, neg, lqp, lqn),
+        "log Q is added instead of subtracted: the correction is s - log Q": sampled_softmax_reference(
+            pos, neg, -lqp, -lqn
+        ),
+        "there is no log-Q correction: subtract each item's log sampling probability from its logit": sampled_softmax_reference(
+            pos, neg, zeros_p, zeros_n
+        ),
+        "only the negatives are corrected: the positive's logit needs - log q⁺ too": sampled_softmax_reference(
+            pos, neg, zeros_p, lqn
+        ),
+        "the positive is missing from the denominator: the softmax runs over the positive and the negatives": float(
+            no_pos
+        ),
+        "that is the sum over positives; the loss is their mean": len(pos)
+        * sampled_softmax_reference(pos, neg, lqp, lqn),
     }
 
 
@@ -146,10 +161,20 @@ def check_sampled_softmax(fn: Callable[..., Any], exercise: str = "Exercise 3.2"
         return Feedback(exercise, False, f"Your function raised {type(err).__name__}: {err}")
     expected = sampled_softmax_reference(**case)
     if np.isclose(got, expected, rtol=1e-4, atol=1e-6):
-        return Feedback(exercise, True, "Your loss matches the log-Q-corrected sampled softmax on a batch of 4 positives x 3 negatives.")
-    why = next((text for text, value in _softmax_slips(case).items() if np.isclose(got, value, rtol=1e-4, atol=1e-6)), None)
-    why = why or "build the logits [s⁺ - log q⁺, s⁻_1 - log q_1, ...] per row and take cross-entropy with the positive as the class"
+        return Feedback(
+            exercise,
+            True,
+            "Your loss matches the log-Q-corrected sampled softmax on a batch of 4 positives x 3 negatives.",
+        )
+    why = next(
+        (text for text, value in _softmax_slips(case).items() if np.isclose(got, value, rtol=1e-4, atol=1e-6)), None
+    )
+    why = (
+        why
+        or "build the logits [s⁺ - log q⁺, s⁻_1 - log q_1, ...] per row and take cross-entropy with the positive as the class"
+    )
     return Feedback(
-        exercise, False,
+        exercise,
+        False,
         f"On the check's batch of 4 positives x 3 negatives your loss is {got:.4f}, expected {expected:.4f}; {why}.",
     )

@@ -80,21 +80,31 @@ def check_idf(idf: Callable[[np.ndarray | sp.spmatrix], Any], exercise: str = "E
     expected = variants["reference"]
     if got.shape != expected.shape:
         return Feedback(
-            exercise, False,
+            exercise,
+            False,
             f"For a matrix of {x.shape[0]} items x {x.shape[1]} genres your function returned {got.size} values, "
             f"expected one per genre ({x.shape[1]}): are you summing over the items (axis 0)?",
         )
     if np.allclose(got, expected, rtol=1e-5, atol=1e-6):
-        return Feedback(exercise, True, "Your IDF weights match the smoothed formula on every genre, including one no item has.")
+        return Feedback(
+            exercise, True, "Your IDF weights match the smoothed formula on every genre, including one no item has."
+        )
     col = int(np.flatnonzero(~np.isclose(got, expected, rtol=1e-5, atol=1e-6))[0])
     df = int(x[:, col].sum())
     hint = next(
-        (name for name, v in variants.items() if name != "reference" and np.allclose(got, v, rtol=1e-5, atol=1e-6, equal_nan=True)),
+        (
+            name
+            for name, v in variants.items()
+            if name != "reference" and np.allclose(got, v, rtol=1e-5, atol=1e-6, equal_nan=True)
+        ),
         None,
     )
-    why = f"it looks like {hint}" if hint else "check the smoothing: add 1 to both counts inside the log, and 1 after it"
+    why = (
+        f"it looks like {hint}" if hint else "check the smoothing: add 1 to both counts inside the log, and 1 after it"
+    )
     return Feedback(
-        exercise, False,
+        exercise,
+        False,
         f"For genre column {col} (df = {df} of n = {x.shape[0]} items) your IDF is {got[col]:.4f}, "
         f"expected {expected[col]:.4f}; {why}.",
     )
@@ -163,7 +173,9 @@ def check_max_sim(model: Any, exercise: str = "Exercise 2.2", n_users: int = 5) 
     """
     for attr in ("train_", "item_vectors_"):
         if not hasattr(model, attr):
-            return Feedback(exercise, False, f"Your model has no attribute {attr!r}: fit it first (model.fit(cold_train)).")
+            return Feedback(
+                exercise, False, f"Your model has no attribute {attr!r}: fit it first (model.fit(cold_train))."
+            )
     users = _users_with_likes(model, n_users)
     try:
         got = np.asarray(model.score(users), dtype=np.float64)
@@ -171,10 +183,14 @@ def check_max_sim(model: Any, exercise: str = "Exercise 2.2", n_users: int = 5) 
         return Feedback(exercise, False, f"model.score raised {type(err).__name__}: {err}")
     expected = max_sim_reference(model, users)
     if got.shape != expected.shape:
-        return Feedback(exercise, False, f"model.score returned shape {got.shape}, expected {expected.shape} (users x items).")
+        return Feedback(
+            exercise, False, f"model.score returned shape {got.shape}, expected {expected.shape} (users x items)."
+        )
     bad = ~np.isclose(got, expected, rtol=1e-4, atol=1e-5)
     if not bad.any():
-        return Feedback(exercise, True, f"Your scores match the nearest liked item's cosine for all {len(users)} users checked.")
+        return Feedback(
+            exercise, True, f"Your scores match the nearest liked item's cosine for all {len(users)} users checked."
+        )
     row, item = (int(v) for v in np.argwhere(bad)[0])
     u = int(users[row])
     user_id = model.train_.user_ids[u]
@@ -197,6 +213,7 @@ def check_max_sim(model: Any, exercise: str = "Exercise 2.2", n_users: int = 5) 
     else:
         why = "yours is higher: are items the user did not like (or did not rate) included?"
     return Feedback(
-        exercise, False,
+        exercise,
+        False,
         f"For user {user_id}, item {name}: your score is {got[row, item]:.4f}, expected {expected[row, item]:.4f}; {why}.",
     )
