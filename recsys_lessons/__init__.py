@@ -3,6 +3,7 @@
 The package is layered, lowest first. A module imports only from its own layer or a lower one,
 never from a higher one (``tests/test_layers.py`` reads this list and enforces it):
 
+0. ``storage``: atomic writes, all-or-nothing folder saves and the lock between processes.
 1. ``data``: MovieLens sources (download, verify), parsers, the ``Interactions`` / ``Dataset``
    containers, splits.
 2. ``metrics``, ``train``: metrics with their formulas; device, seeding, CPU threads, the one

@@ -120,9 +120,11 @@ class _TableText(HTMLParser):
         row = self._row
         if not self._header_done and row and not any(_NUMBER.fullmatch(c) for c in row[1:]):
             # A header row (pandas may write two: column names, then the index name).
-            self._header = row if not self._header else [
-                a or b for a, b in zip(row, self._header + [""] * (len(row) - len(self._header)))
-            ]
+            self._header = (
+                row
+                if not self._header
+                else [a or b for a, b in zip(row, self._header + [""] * (len(row) - len(self._header)), strict=False)]
+            )
             self.parts.append(" | ".join(row) + "\n")
             return
         self._header_done = True
@@ -203,7 +205,7 @@ def extract_numbers(notebook: dict) -> list[CellNumbers]:
         source = "".join(cell.get("source", ""))
         numbers = [n for o in cell.get("outputs", []) for n in _numbers_in_text(_output_text(o))]
         if numbers:
-            key = hashlib.sha1(source.encode()).hexdigest()
+            key = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # a cell id, not a secret
             out.append(CellNumbers(key, index, tuple(numbers)))
     return out
 
@@ -247,13 +249,15 @@ def compare_notebooks(committed: dict, fresh: dict, context: int = 3) -> Compari
         if after is None:
             result.differences.append(f"cell {before.index}: printed {len(before.numbers)} numbers before, none now")
             continue
-        pairs = list(zip(before.numbers, after.numbers))
+        pairs = list(zip(before.numbers, after.numbers, strict=False))  # unequal counts are reported below
         equal = sum(a == b for a, b in pairs)
         result.matched += equal
         if len(before.numbers) != len(after.numbers) or equal != len(pairs):
             diffs = [f"{a} → {b}" for a, b in pairs if a != b][:context]
-            count = "" if len(before.numbers) == len(after.numbers) else (
-                f" ({len(before.numbers)} numbers before, {len(after.numbers)} now)"
+            count = (
+                ""
+                if len(before.numbers) == len(after.numbers)
+                else (f" ({len(before.numbers)} numbers before, {len(after.numbers)} now)")
             )
             result.differences.append(f"cell {before.index}: {', '.join(diffs) or 'count differs'}{count}")
     for key, after in new.items():
@@ -302,12 +306,21 @@ def run_notebook(notebook: Path, scratch: Path, budget: str = "full", timeout: i
     env = dict(os.environ, RECSYS_LESSONS_BUDGET=budget)
     env.setdefault("RECSYS_LESSONS_DATA", str(Path("data").resolve()))
     cmd = [
-        sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-        f"--ExecutePreprocessor.timeout={timeout}", "--ExecutePreprocessor.kernel_name=python3",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--inplace",
+        f"--ExecutePreprocessor.timeout={timeout}",
+        "--ExecutePreprocessor.kernel_name=python3",
         str(target.resolve()),
     ]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # No shell; argv is this interpreter, fixed nbconvert flags and the notebook copied above.
+    proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603 - fixed argv
     # wait4 gives this child's resource usage, which on Linux includes the kernel it started and
     # waited for: ru_maxrss is then the peak resident set of the whole tree (KiB).
     _, status, usage = os.wait4(proc.pid, 0)
@@ -338,18 +351,20 @@ def write_resources(results: Path, runs: dict[str, list[LessonRun]]) -> None:
             r = by.get((b, name))
             cells += [f"{r.seconds / 60:.1f} min", f"{r.peak_mib / 1024:.2f} GiB"] if r else ["—", "—"]
         rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    section = "\n".join([
-        _MARK_BEGIN,
-        "### Lessons: wall time and peak memory",
-        "",
-        f"Measured by `make reproduce` on {os.cpu_count()} CPU cores ({time.strftime('%Y-%m-%d')}); "
-        "peak memory is the largest resident set of the executing process tree, kernel included.",
-        "",
-        header,
-        rule,
-        *rows,
-        _MARK_END,
-    ])
+    section = "\n".join(
+        [
+            _MARK_BEGIN,
+            "### Lessons: wall time and peak memory",
+            "",
+            f"Measured by `make reproduce` on {os.cpu_count()} CPU cores ({time.strftime('%Y-%m-%d')}); "
+            "peak memory is the largest resident set of the executing process tree, kernel included.",
+            "",
+            header,
+            rule,
+            *rows,
+            _MARK_END,
+        ]
+    )
     text = results.read_text() if results.exists() else "# Benchmark results\n\n"
     if _MARK_BEGIN in text and _MARK_END in text:
         head, rest = text.split(_MARK_BEGIN, 1)
@@ -376,7 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scratch", type=Path, default=Path("build/reproduce"))
     parser.add_argument("--results", type=Path, help="write wall time and peak memory into this Markdown file")
     parser.add_argument(
-        "--update", action="store_true", help="after comparing, copy the fresh full-budget runs over the committed notebooks"
+        "--update",
+        action="store_true",
+        help="after comparing, copy the fresh full-budget runs over the committed notebooks",
     )
     args = parser.parse_args(argv)
     budgets = [b.strip() for b in args.budgets.split(",") if b.strip()]

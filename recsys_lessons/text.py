@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import pandas as pd
 import torch
 
 from .data import Dataset, Interactions, data_dir, file_hash
+from .storage import FolderNotWritableError, atomic_file, folder_lock
 
 __all__ = [
     "BUNDLED_SHA256",
@@ -345,19 +345,33 @@ def _read_cache(path: Path, key: str, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _write_cache(path: Path, emb: np.ndarray, key: str, name: str) -> None:
-    """Write atomically: a temporary file in the same folder, then ``os.replace``."""
+    """Write atomically (a temporary file in the same folder, then ``os.replace``)."""
     from safetensors.numpy import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    meta = {"key": key, "model": name, "sha256": hashlib.sha256(emb.tobytes()).hexdigest()}
+    with atomic_file(path, "the embedding cache") as tmp:
+        save_file({"embeddings": np.ascontiguousarray(emb)}, str(tmp), metadata=meta)
+
+
+def _cached_or_computed(
+    path: Path, key: str, texts: list[str], encoder: Encoder, batch_size: int, progress: bool
+) -> np.ndarray:
+    if path.exists():
+        try:
+            return _read_cache(path, key, (len(texts), encoder.dim))
+        except Exception as exc:  # any unreadable file is rebuilt, never trusted
+            warnings.warn(f"embedding cache {path.name} is unusable ({exc}); rebuilding it", stacklevel=3)
+    emb = encoder.encode(texts, batch_size, progress)
     try:
-        meta = {"key": key, "model": name, "sha256": hashlib.sha256(emb.tobytes()).hexdigest()}
-        save_file({"embeddings": np.ascontiguousarray(emb)}, tmp, metadata=meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _write_cache(path, emb, key, encoder.name)
+    except FolderNotWritableError as exc:
+        _warn_not_cached(exc)
+    return emb
+
+
+def _warn_not_cached(exc: FolderNotWritableError) -> None:
+    # The embeddings are still right, only not stored: warn and go on (the lesson keeps running).
+    warnings.warn(f"{exc.strerror} (the embeddings are computed but not cached)", RuntimeWarning, stacklevel=4)
 
 
 def embed_items(
@@ -375,7 +389,9 @@ def embed_items(
     ``cache`` the result is stored in ``cache_dir`` (safetensors, written atomically) under a key
     over the model fingerprint and every text; a later call with the same texts and model reads
     it back instantly, a changed text or model computes afresh, and an unreadable or tampered
-    file is rebuilt with a warning.
+    file is rebuilt with a warning. Two processes asking for the same embeddings compute them
+    once (the folder's lock); a cache folder that cannot be written (read-only, disk full) gives a
+    ``RuntimeWarning`` naming it and what to do, and the embeddings are returned all the same.
 
     Args:
         items: texts, as accepted by :func:`item_texts` (str, list of str, item table,
@@ -404,11 +420,15 @@ def embed_items(
         return encoder.encode(texts, batch_size, progress)
     path = embedding_cache_path(texts, encoder, cache_dir)
     key = _cache_key(texts, encoder)
-    if path.exists():
+    if path.exists():  # without the lock first: a read-only folder may hold a good copy
         try:
             return _read_cache(path, key, (len(texts), encoder.dim))
-        except Exception as exc:  # any unreadable file is rebuilt, never trusted
-            warnings.warn(f"embedding cache {path.name} is unusable ({exc}); rebuilding it", stacklevel=2)
-    emb = encoder.encode(texts, batch_size, progress)
-    _write_cache(path, emb, key, encoder.name)
-    return emb
+        except Exception:  # noqa: S110 - checked again under the lock, which rebuilds it with a warning
+            pass
+    try:
+        # One process computes, any other waiting on the lock then reads its file.
+        with folder_lock(path.parent, "the embedding cache"):
+            return _cached_or_computed(path, key, texts, encoder, batch_size, progress)
+    except FolderNotWritableError as exc:  # the lock file itself could not be made
+        _warn_not_cached(exc)
+    return encoder.encode(texts, batch_size, progress)

@@ -32,6 +32,7 @@ from torch import nn
 
 from ..data import Interactions
 from ..evaluation import validation_ndcg
+from ..storage import atomic_folder
 from ..train import History, cpu_threads, get_device, linear_warmup, set_seed, train_loop
 from .base import Recommender, check_int, check_number
 from .losses import LOSSES, bce_loss, full_softmax_loss, sampled_softmax_loss
@@ -397,8 +398,9 @@ class BERT4Rec(Recommender):
                 scores = self._score_sequences(model, [sequences[u] for u in users], dev)
                 return validation_ndcg(scores, rel[users], seen, 10)
 
-        self.net_ = net
         start = time.perf_counter()
+        # The fitted attributes are set only once training finished: an interrupted fit (Ctrl-C,
+        # a kernel interrupt) leaves the model as it was, never a half-trained one to save.
         with cpu_threads(self.num_threads if dev.type == "cpu" else None):
             self.history_: History = train_loop(
                 net,
@@ -415,6 +417,7 @@ class BERT4Rec(Recommender):
                 desc=f"BERT4Rec[{self.loss}]",
             )
         self.fit_seconds_ = time.perf_counter() - start
+        self.net_ = net
         self.device_ = dev
         self.train_ = train
         # At test time the validation item is part of the history: score, and exclude, from both.
@@ -482,17 +485,18 @@ class BERT4Rec(Recommender):
 
         Raises:
             NotFittedError: before ``fit``.
+            FolderNotWritableError: ``folder`` cannot be written (read-only, disk full).
         """
         from safetensors.torch import save_file
 
         self._check_fitted()
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_FILE))
         settings = {k: getattr(self, k) for k in self._SETTINGS}
-        (folder / CONFIG_FILE).write_text(json.dumps({"n_items": self.net_.n_items, "settings": settings}, indent=2))
-        return folder
+        # All or nothing: an interrupt mid-save leaves the previous save (or no loadable folder).
+        with atomic_folder(folder, CONFIG_FILE, "the BERT4Rec save") as tmp:
+            save_file(state, str(tmp / WEIGHTS_FILE))
+            (tmp / CONFIG_FILE).write_text(json.dumps({"n_items": self.net_.n_items, "settings": settings}, indent=2))
+        return Path(folder)
 
     @classmethod
     def load(cls, folder: str | os.PathLike, train: Interactions, device: str | None = None) -> BERT4Rec:

@@ -33,6 +33,7 @@ from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from ..data import Interactions
+from ..storage import atomic_folder
 from ..text import resolve_model
 from ..train import History, get_device, linear_warmup, set_seed, train_loop
 from .base import Recommender, check_int, check_number
@@ -210,7 +211,7 @@ class CrossEncoder:
         self._load()
         hist, cand = pairs["history"].tolist(), pairs["candidate"].tolist()
         set_seed(self.seed)
-        self.step_losses_: list[float] = []
+        step_losses: list[float] = []
 
         def batches(epoch: int):
             order = np.random.default_rng([self.seed, epoch]).permutation(len(pairs))
@@ -223,25 +224,35 @@ class CrossEncoder:
         def loss_fn(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
             y = batch.pop("labels")
             loss = click_loss(self._logits(model, batch), y)  # one logit vs float label
-            self.step_losses_.append(float(loss.detach()))
+            step_losses.append(float(loss.detach()))
             return loss
 
         optimizer = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = self.epochs * math.ceil(len(pairs) / self.batch_size)
         scheduler = linear_warmup(optimizer, int(self.warmup * steps), steps)
+        # Fine-tuning changes model_ in place: an interrupted fit (Ctrl-C, a kernel interrupt)
+        # puts the weights back, so no half-trained model can be scored or saved afterwards.
+        before = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
         start = time.perf_counter()
-        self.history_: History = train_loop(
-            self.model_,
-            batches,
-            loss_fn,
-            optimizer,
-            self.epochs,
-            device=self.device_,
-            scheduler=scheduler,
-            grad_clip=self.grad_clip,
-            progress=self.progress,
-            desc="cross-encoder",
-        )
+        try:
+            history = train_loop(
+                self.model_,
+                batches,
+                loss_fn,
+                optimizer,
+                self.epochs,
+                device=self.device_,
+                scheduler=scheduler,
+                grad_clip=self.grad_clip,
+                progress=self.progress,
+                desc="cross-encoder",
+            )
+        except BaseException:
+            self.model_.load_state_dict(before)
+            self.model_.eval()
+            raise
+        self.history_: History = history
+        self.step_losses_ = step_losses
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -312,18 +323,23 @@ class CrossEncoder:
 
     # -- persistence: safetensors weights + JSON, never pickle ----------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write weights (``model.safetensors``), config, tokenizer and settings to ``folder``."""
+        """Write weights (``model.safetensors``), config, tokenizer and settings to ``folder``.
+
+        All or nothing: an interrupt mid-save leaves the previous save (or no loadable folder).
+
+        Raises:
+            FolderNotWritableError: ``folder`` cannot be written (read-only, disk full).
+        """
         self._load()
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.model_.save_pretrained(folder, safe_serialization=True)
-        self.tokenizer_.save_pretrained(folder)
         settings = {
             k: getattr(self, k)
             for k in ("max_length", "batch_size", "lr", "weight_decay", "epochs", "warmup", "grad_clip", "seed")
         }
-        (folder / CONFIG_FILE).write_text(json.dumps(settings, indent=2))
-        return folder
+        with atomic_folder(folder, CONFIG_FILE, "the cross-encoder save") as tmp:
+            self.model_.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer_.save_pretrained(tmp)
+            (tmp / CONFIG_FILE).write_text(json.dumps(settings, indent=2))
+        return Path(folder)
 
     @classmethod
     def load(cls, folder: str | os.PathLike, device: str | None = None, progress: bool = True) -> CrossEncoder:
