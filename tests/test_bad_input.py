@@ -191,6 +191,103 @@ CASES = [
     ),
 ]
 
+
+# lesson 05: hybrids and the BERT+CF click model
+try:
+    from recsys_lessons.models import bert_cf, hybrid
+except ImportError:  # pragma: no cover - before lesson 05 landed
+    bert_cf = hybrid = None
+
+
+def two(p):
+    return [("pop", Popularity()), ("pop2", Popularity())]
+
+
+if hybrid is not None:
+    S3, X2 = np.arange(6.0).reshape(2, 3), sp.csr_matrix(np.eye(2))
+    CASES += [
+        ("normalise_scores method='nope'", lambda w, t, p: lambda: hybrid.normalise_scores(S3, method="nope"), "nope"),
+        ("normalise_scores 1-D scores", lambda w, t, p: lambda: hybrid.normalise_scores(np.ones(3)), "(3,)"),
+        (
+            "normalise_scores exclude wrong shape",
+            lambda w, t, p: lambda: hybrid.normalise_scores(S3, exclude=X2),
+            "(2, 2)",
+        ),
+        ("rank_positions exclude wrong shape", lambda w, t, p: lambda: hybrid.rank_positions(S3, exclude=X2), "(2, 2)"),
+        ("Weighted no estimators", lambda w, t, p: lambda: hybrid.Weighted([]).fit(t), "got 0"),
+        ("Weighted estimator not a model", lambda w, t, p: lambda: hybrid.Weighted([("a", "ease")]).fit(t), "str"),
+        ("Weighted weights wrong length", lambda w, t, p: lambda: hybrid.Weighted(two(p), weights=[1.0]).fit(t), "1"),
+        (
+            "Weighted weight nan",
+            lambda w, t, p: lambda: hybrid.Weighted(two(p), weights=[1.0, float("nan")]).fit(t),
+            "nan",
+        ),
+        ("Weighted norm='bad'", lambda w, t, p: lambda: hybrid.Weighted(two(p), norm="bad").fit(t), "bad"),
+        ("ReciprocalRankFusion k=-1", lambda w, t, p: lambda: hybrid.ReciprocalRankFusion(two(p), k=-1.0).fit(t), "-1"),
+        (
+            "ReciprocalRankFusion k='60'",
+            lambda w, t, p: lambda: hybrid.ReciprocalRankFusion(two(p), k="60").fit(t),
+            "'60'",
+        ),
+        (
+            "Switching min_user_ratings=-1",
+            lambda w, t, p: lambda: hybrid.Switching(Popularity(), Popularity(), min_user_ratings=-1).fit(t),
+            "-1",
+        ),
+        ("Switching content=str", lambda w, t, p: lambda: hybrid.Switching("tfidf", Popularity()).fit(t), "str"),
+        (
+            "Cascade n_candidates=0",
+            lambda w, t, p: lambda: hybrid.Cascade(Popularity(), Popularity(), n_candidates=0).fit(t),
+            "n_candidates=0",
+        ),
+        (
+            "Cascade n_candidates=True",
+            lambda w, t, p: lambda: hybrid.Cascade(Popularity(), Popularity(), n_candidates=True).fit(t),
+            "True",
+        ),
+        ("Stacking blender='svm'", lambda w, t, p: lambda: hybrid.Stacking(two(p), blender="svm").fit(t), "svm"),
+        ("Stacking valid_share=1", lambda w, t, p: lambda: hybrid.Stacking(two(p), valid_share=1.0).fit(t), "1.0"),
+        ("Stacking C=0", lambda w, t, p: lambda: hybrid.Stacking(two(p), C=0.0).fit(t), "C=0"),
+        (
+            "Stacking mlp hidden=0",
+            lambda w, t, p: lambda: hybrid.Stacking(two(p), blender="mlp", hidden=0).fit(t),
+            "hidden=0",
+        ),
+        ("best_hybrid random_state='a'", lambda w, t, p: lambda: hybrid.best_hybrid(random_state="a").fit(t), "'a'"),
+        (
+            "hybrid recommend k=True",
+            lambda w, t, p: lambda: hybrid.Weighted(two(p)).fit(t).recommend(0, k=True),
+            "True",
+        ),
+        (
+            "hybrid recommend unknown user",
+            lambda w, t, p: lambda: hybrid.Weighted(two(p)).fit(t).recommend(10_000),
+            "10000",
+        ),
+    ]
+
+if bert_cf is not None:
+
+    def cf(**params):
+        return lambda w, t, p: lambda: bert_cf.BertCF(text=False, progress=False, **params).fit(t)
+
+    CASES += [
+        ("out_of_fold_ease lam=-1", lambda w, t, p: lambda: bert_cf.out_of_fold_ease(t, lam=-1.0), "-1"),
+        (
+            "out_of_fold_ease n_folds=1",
+            lambda w, t, p: lambda: bert_cf.out_of_fold_ease(t, lam=10.0, n_folds=1),
+            "n_folds=1",
+        ),
+        ("out_of_fold_ease train=str", lambda w, t, p: lambda: bert_cf.out_of_fold_ease("train", lam=10.0), "str"),
+        ("transitions train=str", lambda w, t, p: lambda: bert_cf.transitions("train"), "str"),
+        ("BertCF id_dim=0", cf(id_dim=0), "id_dim=0"),
+        ("BertCF epochs=0", cf(epochs=0), "epochs=0"),
+        ("BertCF n_negatives=-1", cf(n_negatives=-1), "-1"),
+        ("BertCF lr='x'", cf(lr="x"), "'x'"),
+        ("BertCF batch_size=0", cf(batch_size=0), "batch_size=0"),
+        ("BertCF no features", cf(cf=False, ids=False), "text"),
+    ]
+
 # Filled in from the first run: case id -> what happens instead (reported to the lead).
 KNOWN: dict[str, str] = {
     "make_world popularity_exponent='a'": "numpy's TypeError from isfinite, not naming the argument",
@@ -205,6 +302,9 @@ KNOWN: dict[str, str] = {
     "tail_recall model=str": "AttributeError \"'str' object has no attribute 'score'\"",
     "popularity_report no models": "accepted: returns an empty DataFrame",
     "popularity_report item_features wrong shape": "ValueError about 'ranked' item indices, not item_features' shape",
+    "out_of_fold_ease train=str": "AttributeError \"'str' object has no attribute 'binary'\"",
+    "transitions train=str": "AttributeError \"'str' object has no attribute 'user_sequences'\"",
+    "BertCF lr='x'": "TypeError \"'>' not supported between 'str' and 'int'\", not naming lr",
 }
 
 
