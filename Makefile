@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html doctor constraints clean
+.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html bench doctor constraints clean
 
 help:
 	@echo "make lab        set up (.venv, packages, MovieLens 100K), copy the lessons into $(WORKDIR)/, open JupyterLab there"
