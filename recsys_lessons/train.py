@@ -190,7 +190,6 @@ def train_loop(
     validate: Callable[[Any], float] | None = None,
     mode: Literal["max", "min"] = "max",
     patience: int | None = None,
-    validate_every: int = 1,
     mixed_precision: bool | None = None,
     progress: bool = True,
     desc: str = "train",
@@ -210,9 +209,7 @@ def train_loop(
         validate: ``model -> metric`` run after each epoch in eval mode without gradients; the
             best epoch's weights are restored at the end.
         mode: whether a larger (``"max"``) or smaller (``"min"``) validation metric is better.
-        patience: stop after this many validation checks without improvement (needs ``validate``).
-        validate_every: validate after every ``validate_every``-th epoch (and the last one), for
-            models whose epoch is cheaper than a validation.
+        patience: stop after this many epochs without improvement (needs ``validate``).
         mixed_precision: autocast with a gradient scaler; default on for CUDA only.
         progress: show a tqdm bar per epoch.
         desc: label of the progress bar.
@@ -264,8 +261,6 @@ def train_loop(
 
         if validate is None:
             history.best_epoch = epoch
-            continue
-        if (epoch + 1) % validate_every != 0 and epoch < epochs - 1:
             continue
         model.eval()
         with torch.no_grad():

@@ -18,7 +18,6 @@ model is retrained on all the training data for that many epochs.
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from typing import Literal, cast
 
@@ -118,7 +117,7 @@ class _FactorModel(Recommender):
         batch_size: int,
         valid_fraction: float,
         patience: int | None,
-        refit: bool | Literal["warm"],
+        refit: bool,
         seed: int,
         device: str | torch.device | None,
         progress: bool,
@@ -166,13 +165,10 @@ class _FactorModel(Recommender):
         raise NotImplementedError
 
     _mode: Literal["max", "min"] = "max"
-    _validate_every = 1
 
-    def _train(
-        self, train: Interactions, valid: Interactions | None, epochs: int, start: nn.Module | None = None
-    ) -> tuple[nn.Module, History]:
+    def _train(self, train: Interactions, valid: Interactions | None, epochs: int) -> tuple[nn.Module, History]:
         set_seed(self.seed)
-        module = self._build(train) if start is None else start
+        module = self._build(train)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
         with cpu_threads(self.num_threads if self.device_.type == "cpu" else None):
             history = self._run_loop(module, optimizer, train, valid, epochs)
@@ -189,7 +185,6 @@ class _FactorModel(Recommender):
             validate=None if valid is None else self._validator(train, valid),
             mode=self._mode,
             patience=None if valid is None else self.patience,
-            validate_every=self._validate_every,
             progress=self.progress,
             desc=self.name,
         )
@@ -219,13 +214,8 @@ class _FactorModel(Recommender):
         elif self.valid_fraction > 0:
             fit_part, held = split_stratified(train, 1.0 - self.valid_fraction, by="user", seed=self.seed)
             module, self.search_history_ = self._train(fit_part, held, self.epochs)
-            best = self.search_history_.best_epoch + 1
-            if self.refit == "warm":
-                # Continue from the searched weights on all of train (held-out part included)
-                # for half as many epochs again, instead of retraining from scratch.
-                self.module_, self.history_ = self._train(train, None, max(1, math.ceil(0.5 * best)), start=module)
-            elif self.refit:
-                self.module_, self.history_ = self._train(train, None, best)
+            if self.refit:
+                self.module_, self.history_ = self._train(train, None, self.search_history_.best_epoch + 1)
             else:
                 self.module_, self.history_ = module, self.search_history_
         else:
@@ -382,37 +372,25 @@ class BPR(_FactorModel):
     """Bayesian Personalised Ranking with uniform negative sampling (implicit feedback).
 
     Every epoch pairs each training interaction ``(u, i)`` with ``n_negatives`` items ``j`` the
-    user has not interacted with (redrawn per epoch in torch with a seeded generator) and
-    minimises ``-log sigmoid(x_ui - x_uj) + reg * (|p_u|^2 + |q_i|^2 + |q_j|^2)`` (means over the
-    batch), where ``x_ui = b_i + p_u . q_i`` (the user bias and ``mu`` cancel in the difference).
-
-    Speed: by default one step per epoch takes every triple (270k on ML-100K) at a higher
-    learning rate. While the ``users x items`` score matrix is small (up to ``dense_limit``
-    entries) the step computes it whole, ``S = P Q^T + b`` (one matrix product), and reads the
-    triples' scores out of it; the same loss and gradient as gathering the factor rows of each
-    triple, several times faster on a CPU. Larger catalogues take the gather path. Validation
-    runs every ``validate_every`` epochs; ``refit="warm"`` continues the searched model on all
-    of ``train`` for half its epochs instead of retraining from scratch.
+    user has not interacted with (redrawn per epoch with a seeded generator) and minimises
+    ``-log sigmoid(x_ui - x_uj) + reg * (|p_u|^2 + |q_i|^2 + |q_j|^2)`` (means over the batch),
+    where ``x_ui = b_i + p_u . q_i`` (the user bias and ``mu`` cancel in the difference).
 
     Args:
         dim: factor dimension.
         epochs: maximum epochs (early stopping may use fewer).
         lr: Adam learning rate.
         reg: L2 weight on the factors of each triple.
-        batch_size: triples per step (the default exceeds ML-100K's epoch: one step per epoch).
+        batch_size: triples per step; large batches keep CPU epochs short.
         n_negatives: negatives drawn per positive and epoch.
         valid_fraction: part of ``train`` carved out for early stopping on NDCG@10 (0 disables).
-        patience: validation checks without improvement before stopping.
-        refit: ``"warm"`` continue the searched model on all of ``train`` for half its epochs;
-            ``True`` retrain from scratch on all of ``train`` for the best number of epochs;
-            ``False`` keep the searched model.
+        patience: epochs (counted in validation checks) without improvement before stopping.
+        refit: after early stopping, retrain on all of ``train`` for the best number of epochs.
         seed: seeds initialisation, sampling and the validation carve.
         device: ``None`` = CUDA if present, else MPS, else CPU.
         progress: show tqdm bars.
         num_threads: torch CPU threads while training (``None`` keeps the global setting); the
             previous setting is restored afterwards.
-        validate_every: epochs between validation checks.
-        dense_limit: largest ``n_users * n_items`` for the dense score path.
 
     Attributes:
         module_: the trained :class:`BiasedMFModule`.
@@ -429,82 +407,49 @@ class BPR(_FactorModel):
     def __init__(
         self,
         dim: int = 64,
-        epochs: int = 300,
-        lr: float = 0.05,
+        epochs: int = 100,
+        lr: float = 0.005,
         reg: float = 0.01,
-        batch_size: int = 2**20,
+        batch_size: int = 4096,
         n_negatives: int = 4,
         valid_fraction: float = 0.1,
-        patience: int | None = 8,
-        refit: bool | Literal["warm"] = "warm",
+        patience: int | None = 10,
+        refit: bool = True,
         seed: int = 42,
         device: str | torch.device | None = None,
         progress: bool = False,
-        num_threads: int | None = None,
-        validate_every: int = 5,
-        dense_limit: int = 2**25,
+        num_threads: int | None = 1,
     ) -> None:
         super().__init__(
             dim, epochs, lr, reg, batch_size, valid_fraction, patience, refit, seed, device, progress, num_threads
         )
         self.n_negatives = n_negatives
-        self.validate_every = validate_every
-        self.dense_limit = dense_limit
-
-    @property
-    def _validate_every(self) -> int:  # type: ignore[override]
-        return self.validate_every
 
     def _check_params(self) -> None:
         super()._check_params()
         check_int(self.n_negatives, "n_negatives", min_val=1)
-        check_int(self.validate_every, "validate_every", min_val=1)
-        check_int(self.dense_limit, "dense_limit", min_val=0)
-        if self.refit not in (True, False, "warm"):
-            raise ValueError(f"refit={self.refit!r}; expected True, False or 'warm'")
 
     def _build(self, train: Interactions) -> nn.Module:
         return BiasedMFModule(train.n_users, train.n_items, self.dim, init_std=0.1)
 
     def _batches(self, train: Interactions, epoch: int):
-        n_items = train.n_items
+        seen = train.binary()
         f = train.frame
-        users0 = torch.as_tensor(f["user_idx"].to_numpy(), dtype=torch.long)
-        items0 = torch.as_tensor(f["item_idx"].to_numpy(), dtype=torch.long)
-        seen = torch.sort(users0 * n_items + items0).values  # sorted keys of the training pairs
-        g = torch.Generator().manual_seed(int(self.seed) * 100_003 + epoch)
-        users, pos = users0.repeat(self.n_negatives), items0.repeat(self.n_negatives)  # (n,)
-        base = users * n_items
-        neg = torch.randint(0, n_items, (len(users),), generator=g)
-        for _ in range(20):  # redraw collisions with seen items (a few percent, then fewer)
-            key = base + neg
-            clash = seen[torch.searchsorted(seen, key).clamp_(max=len(seen) - 1)] == key
-            n_clash = int(clash.sum())
-            if n_clash == 0:
-                break
-            neg[clash] = torch.randint(0, n_items, (n_clash,), generator=g)
-        order = torch.randperm(len(users), generator=g)
+        rng = np.random.default_rng([self.seed, epoch])
+        users = np.repeat(f["user_idx"].to_numpy(), self.n_negatives)
+        pos = np.repeat(f["item_idx"].to_numpy(), self.n_negatives)
+        neg = sample_negatives(users, seen, rng)
+        order = rng.permutation(len(users))
+        u, i, j = (torch.as_tensor(a[order], dtype=torch.long) for a in (users, pos, neg))
         for start in range(0, len(order), self.batch_size):
-            sl = order[start : start + self.batch_size]
-            yield users[sl], pos[sl], neg[sl]
+            sl = slice(start, start + self.batch_size)
+            yield u[sl], i[sl], j[sl]
 
     def _loss(self, model: BiasedMFModule, batch) -> torch.Tensor:
         u, i, j = batch  # each (batch,)
-        n_users, n_items = model.user.num_embeddings, model.item.num_embeddings
-        p, q, b = model.user.weight, model.item.weight, model.item_bias.weight.squeeze(-1)
-        if n_users * n_items <= self.dense_limit:
-            scores = torch.addmm(b, p, q.T).view(-1)  # (n_users * n_items,): b_i + p_u . q_i
-            base = u * n_items
-            both = scores[torch.cat([base + i, base + j])]  # (2 * batch,)
-            x_uij = both[: len(u)] - both[len(u) :]
-            # sum over triples of |p_u|^2 (|q_i|^2, |q_j|^2) = counts . squared norms
-            per_user = torch.bincount(u, minlength=n_users).to(p.dtype)
-            per_item = torch.bincount(torch.cat([i, j]), minlength=n_items).to(q.dtype)
-            penalty = (per_user @ p.pow(2).sum(1) + per_item @ q.pow(2).sum(1)) / len(u)
-        else:
-            pu, qi, qj = model.user(u), model.item(i), model.item(j)  # (batch, dim)
-            x_uij = (pu * (qi - qj)).sum(-1) + b[i] - b[j]
-            penalty = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
+        pu, qi, qj = model.user(u), model.item(i), model.item(j)  # (batch, dim)
+        x_uij = (pu * (qi - qj)).sum(-1) + model.item_bias(i).squeeze(-1) - model.item_bias(j).squeeze(-1)
+        penalty = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
         return -nn.functional.logsigmoid(x_uij).mean() + self.reg * penalty
 
     def _validator(self, fit_part: Interactions, valid: Interactions):
