@@ -43,8 +43,16 @@ if TYPE_CHECKING:  # the names for type checkers and readers; at run time they l
 # a few milliseconds instead of seconds); `rl.evaluate` imports its module on first use.
 _LAZY = {
     **dict.fromkeys(
-        ("Dataset", "DataUnavailableError", "Interactions", "load_movielens", "split_by_time", "split_cold_items",
-         "split_last_item", "split_stratified"),
+        (
+            "Dataset",
+            "DataUnavailableError",
+            "Interactions",
+            "load_movielens",
+            "split_by_time",
+            "split_cold_items",
+            "split_last_item",
+            "split_stratified",
+        ),
         "data",
     ),
     **dict.fromkeys(("compare", "evaluate", "evaluate_by_segment", "paired_bootstrap", "top_k"), "evaluation"),
