@@ -96,7 +96,7 @@ def top_k(
         tied = (vals[:, m - 1] >= vals[:, k - 1]).nonzero().squeeze(1)
         if len(tied):
             out[tied] = torch.sort(s[tied], dim=1, descending=True, stable=True).indices[:, :k]
-    return out.cpu().numpy().astype(np.int64, copy=False)
+    return out.cpu().numpy().astype(np.int64)  # a fresh array that owns its memory (scipy indexing needs it)
 
 
 def rank_users(

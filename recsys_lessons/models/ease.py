@@ -65,8 +65,10 @@ def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0, dtype: type
     gram = np.asarray(gram)
     if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
         raise ValueError(f"gram must be square, got shape {gram.shape}")
-    g = np.array(gram, dtype=dtype, order="F")  # (n_items, n_items), LAPACK's layout, a copy
-    g[np.diag_indices_from(g)] += lam + dropout / (1.0 - dropout) * np.diag(gram).astype(dtype)
+    g: np.ndarray = np.array(gram, dtype=dtype, order="F")  # (n_items, n_items), LAPACK's layout, a copy
+    shift = lam + (dropout / (1.0 - dropout)) * np.diag(gram).astype(np.float64)  # (n_items,)
+    diagonal = np.diag_indices_from(g)
+    g[diagonal] = g[diagonal] + shift.astype(g.dtype)
     potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (g,))
     factor, info = potrf(g, lower=True, overwrite_a=True, clean=False)
     if info != 0:
