@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html doctor constraints clean
+.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html bench doctor constraints clean
 
 help:
 	@echo "make lab        set up (.venv, packages, MovieLens 100K), copy the lessons into $(WORKDIR)/, open JupyterLab there"
@@ -22,6 +22,7 @@ help:
 	@echo "make reproduce  re-run every notebook (full budget) in build/ and check every number matches the committed outputs"
 	@echo "make student    student copies of the notebooks, solutions and their outputs removed, in build/student/"
 	@echo "make html       the class page: every executed notebook as HTML plus an index, in build/html/"
+	@echo "make bench      time everything against the peers (own .venv-bench) into benchmarks/RESULTS.md"
 	@echo "make data       fetch and verify MovieLens 100K into data/"
 	@echo "make doctor     print versions, device, data status; check the bundled BERT loads"
 	@echo "make clean      remove .venv, caches and executed-notebook checkpoints (keeps data/)"
@@ -124,6 +125,25 @@ student: install
 
 html: install
 	$(BIN)/python -m recsys_lessons.classroom html --out build/html $(NOTEBOOKS)
+
+# The peers (recommenders, ranx, LensKit, Cornac) go into their own environment, never .venv:
+# LensKit downgrades pandas, and recommenders' metadata pins pandas < 3 (so it goes in --no-deps;
+# python_evaluation needs nothing beyond what the bench extra brings).
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -c "import torch" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet "$(TORCH_PIN)"
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[bench]"
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps "recommenders==1.2.1"
+	@touch $@
+
+# Every speed figure side by side with the peers, then the cost curves, into benchmarks/RESULTS.md
+# (the lesson wall times and memory there come from `make reproduce` and are kept).
+bench: data $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/bench.py --results benchmarks/RESULTS.md $(BENCH_ARGS)
+	$(BENCH_VENV)/bin/python benchmarks/scaling.py --results benchmarks/RESULTS.md
 
 constraints: install
 	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new

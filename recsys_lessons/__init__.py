@@ -21,18 +21,59 @@ never from a higher one (``tests/test_layers.py`` reads this list and enforces i
 ``rl.evaluate`` is the evaluation function; the module is ``recsys_lessons.evaluation``.
 """
 
-from .data import (
-    Dataset,
-    DataUnavailableError,
-    Interactions,
-    load_movielens,
-    split_by_time,
-    split_cold_items,
-    split_last_item,
-    split_stratified,
-)
-from .evaluation import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
-from .train import budget, get_device, set_seed
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names for type checkers and readers; at run time they load on first use
+    from .data import (
+        Dataset,
+        DataUnavailableError,
+        Interactions,
+        load_movielens,
+        split_by_time,
+        split_cold_items,
+        split_last_item,
+        split_stratified,
+    )
+    from .evaluation import compare, evaluate, evaluate_by_segment, paired_bootstrap, top_k
+    from .train import budget, get_device, set_seed
+
+# name -> submodule. `import recsys_lessons` imports none of them (so neither torch nor pandas:
+# a few milliseconds instead of seconds); `rl.evaluate` imports its module on first use.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Dataset",
+            "DataUnavailableError",
+            "Interactions",
+            "load_movielens",
+            "split_by_time",
+            "split_cold_items",
+            "split_last_item",
+            "split_stratified",
+        ),
+        "data",
+    ),
+    **dict.fromkeys(("compare", "evaluate", "evaluate_by_segment", "paired_bootstrap", "top_k"), "evaluation"),
+    **dict.fromkeys(("budget", "get_device", "set_seed"), "train"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a re-exported name's submodule on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recsys_lessons' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

@@ -125,8 +125,14 @@ def hits_at_k(ranked: np.ndarray, relevant: Relevant, k: int) -> tuple[np.ndarra
         if ranked.size and (ranked.min() < 0 or ranked.max() >= rel.shape[1]):
             raise ValueError(f"ranked holds item indices outside 0..{rel.shape[1] - 1}")
         rel.eliminate_zeros()
+        rel.sum_duplicates()  # canonical form: each row's indices sorted, so all keys below are
         n_relevant = np.diff(rel.indptr)
-        hits = np.asarray(rel[np.arange(n_users)[:, None], ranked].todense()) != 0
+        # Membership by binary search over the sorted keys row * n_items + item of the relevant
+        # pairs: one vectorised pass instead of sparse fancy indexing (several times slower).
+        keys = np.repeat(np.arange(n_users, dtype=np.int64) * rel.shape[1], n_relevant) + rel.indices
+        query = np.arange(n_users, dtype=np.int64)[:, None] * rel.shape[1] + ranked  # (n_users, k)
+        pos = np.minimum(np.searchsorted(keys, query), max(len(keys) - 1, 0))
+        hits = keys[pos] == query if len(keys) else np.zeros(query.shape, dtype=bool)
     else:
         if len(relevant) != n_users:
             raise ValueError(f"ranked has {n_users} users but relevant has {len(relevant)} sets")

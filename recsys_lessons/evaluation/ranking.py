@@ -32,7 +32,7 @@ def top_k(
     The order is that of a stable descending sort: higher score first, equal scores by lower
     item index, on every device. It is computed by partial selection (``torch.topk`` over
     ``k + 32`` items, then an exact sort of those); when ties at the ``k``-th score reach past
-    that slice, the row block falls back to the full stable sort, so the result always equals it.
+    that slice, those rows (only) fall back to the full stable sort, so the result always equals it.
     Scores of ``-inf`` are legitimate (e.g. items outside a re-ranker's candidates): they rank
     after every finite score and before every excluded item.
 
@@ -65,36 +65,38 @@ def top_k(
     if k > n_items:
         raise ValueError(f"k={k} exceeds the {n_items} items")
     dtype = torch.float64 if s.dtype == torch.float64 else torch.float32
-    if torch.isnan(s).any():
-        row = int(torch.isnan(s).any(1).nonzero()[0])
-        raise ValueError(f"NaN in the scores (first in row {row}); the model produced invalid scores")
     dev = get_device(device)
-    s = s.to(dev, dtype=dtype, copy=True)  # (batch, n_items); a copy, masked below
+    s = s.to(dev, dtype=dtype, memory_format=torch.contiguous_format, copy=True)  # (batch, n_items), masked below
+    nan_rows = torch.isnan(s).any(1)
+    if bool(nan_rows.any()):
+        row = int(nan_rows.nonzero()[0])
+        raise ValueError(f"NaN in the scores (first in row {row}); the model produced invalid scores")
     if exclude is not None:
         if tuple(exclude.shape) != (n_rows, n_items):
             raise ValueError(f"exclude has shape {exclude.shape}, scores {(n_rows, n_items)}")
         ex = sp.csr_matrix(exclude)
         ex.eliminate_zeros()
-        # Genuine -inf scores move to the lowest finite value so they still rank before the
-        # excluded items, which take -inf.
-        s = torch.nan_to_num(s, posinf=float("inf"), neginf=torch.finfo(dtype).min)
-        coo = ex.tocoo()
-        rows = torch.as_tensor(coo.row, dtype=torch.long, device=dev)
-        cols = torch.as_tensor(coo.col, dtype=torch.long, device=dev)
-        s[rows, cols] = -torch.inf
+        if bool(torch.isneginf(s).any()):
+            # Genuine -inf scores move to the lowest finite value so they still rank before the
+            # excluded items, which take -inf.
+            s = torch.nan_to_num(s, posinf=float("inf"), neginf=torch.finfo(dtype).min)
+        # One flat fill of row * n_items + col: cheaper than 2-D fancy indexing.
+        flat = np.repeat(np.arange(n_rows, dtype=np.int64) * n_items, np.diff(ex.indptr)) + ex.indices
+        s.view(-1).index_fill_(0, torch.from_numpy(flat).to(dev), -torch.inf)
     m = min(n_items, k + _SLACK)
     vals, idx = torch.topk(s, m, dim=1)  # (batch, m), unordered among ties
-    if m < n_items:
-        # Exact when every item scoring >= the k-th score is inside the slice, i.e. the slice's
-        # last score is strictly below the k-th one; otherwise sort the whole rows.
-        if not bool((vals[:, m - 1] < vals[:, k - 1]).all()):
-            return torch.sort(s, dim=1, descending=True, stable=True).indices[:, :k].cpu().numpy().astype(np.int64)
     # Sort the survivors by index, then stably by score: ties end up in index order.
     by_index = torch.sort(idx, dim=1).indices
     idx = torch.gather(idx, 1, by_index)
-    vals = torch.gather(vals, 1, by_index)
-    order = torch.sort(vals, dim=1, descending=True, stable=True).indices[:, :k]  # (batch, k)
-    return torch.gather(idx, 1, order).cpu().numpy().astype(np.int64)
+    order = torch.sort(torch.gather(vals, 1, by_index), dim=1, descending=True, stable=True).indices[:, :k]
+    out = torch.gather(idx, 1, order)  # (batch, k)
+    if m < n_items:
+        # Exact where every item scoring >= the k-th score is inside the slice, i.e. the slice's
+        # last score is strictly below the k-th one; only the other rows get the full sort.
+        tied = (vals[:, m - 1] >= vals[:, k - 1]).nonzero().squeeze(1)
+        if len(tied):
+            out[tied] = torch.sort(s[tied], dim=1, descending=True, stable=True).indices[:, :k]
+    return out.cpu().numpy().astype(np.int64)  # a fresh array that owns its memory (scipy indexing needs it)
 
 
 def rank_users(
