@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-import scipy.linalg.lapack
 
 from ..data import Interactions
 from .base import Recommender, check_number
@@ -31,56 +30,33 @@ from .base import Recommender, check_number
 __all__ = ["EASE", "ease_weights"]
 
 
-def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0, dtype: type = np.float32) -> np.ndarray:
+def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0) -> np.ndarray:
     """The EASE weight matrix from an item Gram matrix ``X^T X``.
-
-    ``G + lam * I`` is symmetric positive definite, so one Cholesky factorisation ``G = L L^T``
-    (LAPACK ``potrf``) and the inverse from the factor (``potri``, about ``2 n^3 / 3`` flops)
-    give ``P = G^{-1}``; solving ``G P = I`` column by column (``cho_solve``) costs half as much
-    again. In float32 this is about four times faster than the float64 solve; its weights
-    differ from it by about 1e-7 relative and the rankings on ML-100K are the same (see
-    ``benchmarks/RESULTS.md``). Pass ``dtype=np.float64`` for the double-precision solve.
 
     Args:
         gram: ``(n_items, n_items)`` symmetric Gram matrix of the (binary) interactions.
         lam: L2 regularisation (> 0); added to the diagonal before inverting.
         dropout: in [0, 1); also adds ``dropout / (1 - dropout) * gram_jj`` to the diagonal.
-        dtype: ``np.float32`` (default) or ``np.float64``, the precision of the solve.
 
     Returns:
-        C-contiguous ``(n_items, n_items)`` matrix ``B`` of ``dtype`` with a zero diagonal, so
-        that a sparse ``X[users] @ B`` reads it in place (a column-major ``B`` is copied by scipy
-        on every product).
+        float64 ``(n_items, n_items)`` matrix ``B`` with a zero diagonal.
 
     Raises:
-        ValueError: ``lam`` <= 0, ``dropout`` outside [0, 1), a non-square ``gram``, another
-            ``dtype``, or a Gram matrix that is not positive definite.
+        ValueError: ``lam`` <= 0, ``dropout`` outside [0, 1) or a non-square ``gram``.
     """
     if not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam={lam!r}; expected a positive number")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout={dropout!r}; expected a number in [0, 1)")
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype={dtype!r}; expected np.float32 or np.float64")
-    gram = np.asarray(gram)
+    gram = np.asarray(gram, dtype=np.float64)
     if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
         raise ValueError(f"gram must be square, got shape {gram.shape}")
-    g: np.ndarray = np.array(gram, dtype=dtype, order="F")  # (n_items, n_items), LAPACK's layout, a copy
-    shift = lam + (dropout / (1.0 - dropout)) * np.diag(gram).astype(np.float64)  # (n_items,)
-    diagonal = np.diag_indices_from(g)
-    g[diagonal] = g[diagonal] + shift.astype(g.dtype)
-    potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (g,))
-    factor, info = potrf(g, lower=True, overwrite_a=True, clean=False)
-    if info != 0:
-        raise ValueError(f"gram + lam * I is not positive definite (LAPACK potrf info={info}); raise lam")
-    p, info = potri(factor, lower=True, overwrite_c=True)  # lower triangle of P = G^{-1}
-    if info != 0:
-        raise ValueError(f"the Cholesky factor is singular (LAPACK potri info={info}); raise lam")
-    lower = np.tril(p)
-    p = lower + np.tril(lower, -1).T  # (n_items, n_items), symmetric
-    # P is symmetric, so its transpose is P again and C-contiguous: B_ij = -P_ij / P_jj.
-    b = np.ascontiguousarray(p.T)
-    b /= -np.diag(p)[None, :]
+    g = gram.copy()
+    g[np.diag_indices_from(g)] += lam + dropout / (1.0 - dropout) * np.diag(gram)
+    # G + lam*I is symmetric positive definite, so a Cholesky factorisation inverts it stably.
+    factor = scipy.linalg.cho_factor(g, overwrite_a=True, check_finite=False)
+    p = scipy.linalg.cho_solve(factor, np.eye(len(g)), check_finite=False)  # (n_items, n_items)
+    b = -p / np.diag(p)[None, :]  # column j divided by P_jj
     np.fill_diagonal(b, 0.0)
     return b
 
@@ -95,7 +71,7 @@ class EASE(Recommender):
         dropout: in [0, 1); emphasised-dropout penalty on the diagonal (0 = plain EASE).
 
     Attributes:
-        B_: ``(n_items, n_items)`` float32 item-item weights, zero diagonal, C-contiguous.
+        B_: ``(n_items, n_items)`` float32 item-item weights, zero diagonal.
         X_: the training matrix the scores are computed from (CSR, users x items).
 
     Raises:
@@ -118,9 +94,8 @@ class EASE(Recommender):
             raise ValueError(f"lam={self.lam!r}; expected a finite positive number")
         self.train_ = self._check_train(train)
         x = train.binary() if self.implicit else train.matrix.astype(np.float32)
-        # Sparse x dense is about twice as fast as the sparse product X^T X densified afterwards.
-        gram = np.asarray(x.T @ x.toarray())  # (n_items, n_items)
-        self.B_ = ease_weights(gram, float(self.lam), float(self.dropout))  # float32, C order
+        gram = (x.T @ x).toarray()  # (n_items, n_items)
+        self.B_ = ease_weights(gram, float(self.lam), float(self.dropout)).astype(np.float32)
         self.X_ = x.tocsr()
         return self
 
