@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recsys_lessons.storage import write_section
+
 BEGIN, END = "<!-- scaling:begin -->", "<!-- scaling:end -->"
 BASE_USERS, BASE_ITEMS, PER_USER = 943, 1682, 106
 STEPS = ("evaluate", "ease", "itemknn", "bpr_epoch")
@@ -185,17 +187,7 @@ def _write(results: Path, records: dict[str, list[dict]], skipped: dict[str, lis
         a = _fit_exponent(records[step])
         lines.append(f"| {step} | {'—' if a is None else f'a = {a:.2f}'} | {expected[step]} | "
                      f"{'; '.join(skipped[step]) or '—'} | {REPLACEMENT[step]} |")
-    lines.append(END)
-    section = "\n".join(lines)
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = results.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(results)
+    write_section(results, "\n".join(lines[1:]), BEGIN, END)
 
 
 if __name__ == "__main__":

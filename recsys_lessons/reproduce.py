@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from .storage import write_section
+
 __all__ = [
     "CellNumbers",
     "Comparison",
@@ -353,7 +355,6 @@ def write_resources(results: Path, runs: dict[str, list[LessonRun]]) -> None:
         rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
     section = "\n".join(
         [
-            _MARK_BEGIN,
             "### Lessons: wall time and peak memory",
             "",
             f"Measured by `make reproduce` on {os.cpu_count()} CPU cores ({time.strftime('%Y-%m-%d')}); "
@@ -362,18 +363,9 @@ def write_resources(results: Path, runs: dict[str, list[LessonRun]]) -> None:
             header,
             rule,
             *rows,
-            _MARK_END,
         ]
     )
-    text = results.read_text() if results.exists() else "# Benchmark results\n\n"
-    if _MARK_BEGIN in text and _MARK_END in text:
-        head, rest = text.split(_MARK_BEGIN, 1)
-        text = head + section + rest.split(_MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = results.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(results)  # atomic: never a half-written results file
+    write_section(results, section, _MARK_BEGIN, _MARK_END)  # atomic: never a half-written file
 
 
 def main(argv: list[str] | None = None) -> int:

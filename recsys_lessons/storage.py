@@ -27,6 +27,7 @@ __all__ = [
     "is_write_error",
     "not_writable",
     "remove_stale_parts",
+    "write_section",
 ]
 
 LOCK_NAME = ".lock"
@@ -159,3 +160,33 @@ def atomic_folder(folder: str | os.PathLike, marker: str, what: str) -> Iterator
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_section(path: Path, section: str, begin: str, end: str, title: str = "# Benchmark results") -> None:
+    """Put ``section`` into the Markdown file ``path`` between the markers ``begin`` and ``end``.
+
+    The rest of the file is kept; a file without the markers gets the section appended, a missing
+    file is created with ``title``. Several tools (``make bench``, ``make reproduce``, the cost
+    curves) each own one section of ``benchmarks/RESULTS.md`` this way. The write is atomic.
+
+    Args:
+        path: the Markdown file.
+        section: the new text, without the markers.
+        begin: the opening marker, e.g. ``"<!-- lesson-resources:begin -->"``.
+        end: the closing marker.
+        title: the first line of a new file.
+
+    Raises:
+        ValueError: if ``section`` itself contains a marker.
+    """
+    if begin in section or end in section:
+        raise ValueError(f"the section text must not contain its markers {begin!r} / {end!r}")
+    block = f"{begin}\n{section.strip(chr(10))}\n{end}"
+    text = path.read_text() if path.exists() else f"{title}\n"
+    if begin in text and end in text.split(begin, 1)[1]:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with atomic_file(path, "the results file") as tmp:
+        tmp.write_text(text)
