@@ -20,8 +20,9 @@ control keywords: ``_draw(**values)``, which turns control values into view HTML
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -30,6 +31,7 @@ import pandas as pd
 __all__ = [
     "LessonWidget",
     "check_value",
+    "css_name",
     "dropdown",
     "float_slider",
     "html_view",
@@ -172,6 +174,14 @@ def text_box(name: str, value: str, description: str, **kwargs: Any) -> widgets.
     return control
 
 
+def css_name(keyword: str) -> str:
+    """``keyword`` as a CSS class name part: characters other than letters, digits, ``_`` and ``-`` become ``_``.
+
+    Control keywords may be model names (``"BERT + CF"``); their CSS classes must stay one class each.
+    """
+    return re.sub(r"[^A-Za-z0-9_-]", "_", keyword)
+
+
 def html_view(**layout: str) -> widgets.HTML:
     """An empty ``HTML`` view (optionally with ``Layout`` keywords such as ``margin``)."""
     return widgets.HTML(layout=widgets.Layout(**layout)) if layout else widgets.HTML()
@@ -207,9 +217,12 @@ class LessonWidget:
         widget: the assembled ``VBox`` (what a notebook cell displays).
         last_: what the last redraw computed (each subclass documents its type).
         main_control: the keyword of the control that matters most (the browser test moves it).
+
+    Each control gets the CSS class ``rl-control-<css_name(keyword)>``, each view ``rl-view-<i>``.
     """
 
-    main_control: ClassVar[str]
+    # A class attribute, or set in ``__init__`` before ``_assemble`` when the controls are per instance.
+    main_control: str
 
     controls: dict[str, widgets.ValueWidget]
     views: list[widgets.HTML]
@@ -224,6 +237,7 @@ class LessonWidget:
         controls: Mapping[str, widgets.ValueWidget],
         views: Sequence[widgets.HTML],
         body: Sequence[widgets.Widget] | None = None,
+        top: Sequence[widgets.Widget] | None = None,
     ) -> None:
         """Wire the controls to the views, lay them out and draw once.
 
@@ -232,18 +246,19 @@ class LessonWidget:
             views: every ``HTML`` view, in display order.
             body: the widgets shown below the controls (default: the views, one under another);
                 give it to arrange the views in boxes.
+            top: the widgets shown above ``body``, one under another (default: the controls in one
+                row); give it when the controls do not fit in a row.
         """
         if self.main_control not in controls:
             raise TypeError(f"{type(self).__name__}.main_control={self.main_control!r} is not one of {list(controls)}")
         self.controls, self.views, self._holding = dict(controls), list(views), False
         for name, control in self.controls.items():
-            control.add_class(f"rl-control-{name}")  # CSS hooks: styling and the browser test
+            control.add_class(f"rl-control-{css_name(name)}")  # CSS hooks: styling and the browser test
             control.observe(self._on_change, names="value")
         for i, view in enumerate(self.views):
             view.add_class(f"rl-view-{i}")
-        self.widget = widgets.VBox(
-            [widgets.HBox(list(self.controls.values())), *(self.views if body is None else body)]
-        )
+        above = [widgets.HBox(list(self.controls.values()))] if top is None else list(top)
+        self.widget = widgets.VBox([*above, *(self.views if body is None else body)])
         self.widget.add_class("rl-widget")
         self.widget.add_class(f"rl-widget-{self.widget.model_id}")
         self._redraw()
