@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from recsys_lessons.widgets.base import css_name
 from scripts import workspace
 
 pytestmark = pytest.mark.browser
@@ -51,6 +52,7 @@ LESSONS: dict[str, list[str]] = {
     "02_content_based_filtering": ["query_box", "more_like_this"],
     "03_bert_cross_entropy": ["explorer"],
     "04_long_tail": ["explorer"],
+    "05_hybrid_strategies": ["explorer"],
 }
 TEXT_QUERY = "a romantic comedy in New York"  # what the test types into a text control
 
@@ -374,7 +376,7 @@ def _browser_controls(root, names: list[str]) -> dict[str, str]:
     """What each control shows in the browser: a dropdown's selected label, a slider's readout, a text's value."""
     shown = {}
     for name in names:
-        control = root.locator(f".rl-control-{name}")
+        control = root.locator(f".rl-control-{css_name(name)}")
         if control.locator("select").count():
             # ipywidgets writes option labels with no-break spaces; squash() maps them to spaces
             shown[name] = squash(control.locator("select").evaluate("s => s.options[s.selectedIndex].text"))
@@ -391,7 +393,7 @@ def _browser_views(root, n: int) -> list[str]:
 
 def _move(root, name: str, kind: str) -> None:
     """Move a control the way a learner does: pick the next option, nudge the slider, type a query."""
-    control = root.locator(f".rl-control-{name}")
+    control = root.locator(f".rl-control-{css_name(name)}")
     if kind == "Dropdown":
         select = control.locator("select")
         index, count = select.evaluate("s => [s.selectedIndex, s.options.length]")
