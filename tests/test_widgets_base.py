@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from recsys_lessons.widgets import LessonWidget
-from recsys_lessons.widgets.base import check_value, dropdown, float_slider, html_view, int_slider, table_html, text_box
+from recsys_lessons.widgets.base import (
+    check_value,
+    css_name,
+    dropdown,
+    float_slider,
+    html_view,
+    int_slider,
+    table_html,
+    text_box,
+)
 
 
 class Echo(LessonWidget):
@@ -107,6 +116,11 @@ def test_float_slider_reads_its_steps_exactly_and_never_clamps():
         float_slider("a", 0.5, 0.0, float("inf"), 0.25, "a")
     with pytest.raises(TypeError, match="a=True"):
         check_value("a", slider, True)
+
+
+def test_css_names_are_one_class_each():
+    assert css_name("user_id") == "user_id" and css_name("item-kNN") == "item-kNN"
+    assert css_name("BERT + CF (text)") == "BERT___CF__text_"
 
 
 def test_css_hooks_and_text_fallback():
