@@ -99,7 +99,9 @@ class LongTailExplorer(LessonWidget):
             alphas[-1],
             float(np.min(np.diff(alphas))) / 2,
             "α",
-            continuous_update=True,
+            # False: with True the front end echoes every value the kernel sets back to it, and a
+            # stale echo can win when update() runs in a loop (the slider would end on an old α)
+            continuous_update=False,
         )
         self.user = dropdown("user_id", raw_users, raw_users[0] if user_id is None else user_id, "user")
         self.html = html_view()
@@ -165,7 +167,7 @@ class LongTailExplorer(LessonWidget):
             f"user {user_id}: {n_tail} of {self.k} in the long tail.</p>"
         )
         self.html.value = (
-            f"<div style='display:flex;gap:2em;align-items:flex-start'><div>{summary}{table}</div>"
+            f"<div style='display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start'><div>{summary}{table}</div>"
             f"{self._svg(ndcg, coverage)}</div>"
         )
         return {"alpha": alpha, "ndcg": ndcg, "coverage": coverage, "items": items}
