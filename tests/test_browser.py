@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from recsys_lessons.widgets.base import css_name
 from scripts import workspace
 
 pytestmark = pytest.mark.browser
@@ -50,6 +51,8 @@ LESSONS: dict[str, list[str]] = {
     "01_collaborative_filtering": ["explorer"],
     "02_content_based_filtering": ["query_box", "more_like_this"],
     "03_bert_cross_entropy": ["explorer"],
+    "04_long_tail": ["explorer"],
+    "05_hybrid_strategies": ["explorer"],
 }
 TEXT_QUERY = "a romantic comedy in New York"  # what the test types into a text control
 
@@ -155,7 +158,8 @@ class Kernel:
         self.client.stop_channels()
 
 
-# What a widget's controls read as in a browser: a dropdown shows its label, a slider its readout.
+# What a widget's controls read as in a browser: a dropdown shows its label, a slider its readout
+# (a float slider's readout is its value in the slider's readout format, e.g. ".2f").
 _PROBE = """
 import json as _rl_json
 import ipywidgets as _rl_widgets
@@ -165,7 +169,13 @@ def _rl_state(w):
     assert isinstance(w, _RLWidget), f"{type(w).__name__} is not a LessonWidget"
     shown = {}
     for name, c in w.controls.items():
-        shown[name] = " ".join((c.label if isinstance(c, _rl_widgets.Dropdown) else str(c.value)).split())
+        if isinstance(c, _rl_widgets.Dropdown):
+            text = c.label
+        elif isinstance(c, _rl_widgets.FloatSlider):
+            text = format(c.value, c.readout_format)
+        else:
+            text = str(c.value)
+        shown[name] = " ".join(text.split())
     return {"id": w.widget.model_id, "main": w.main_control, "kind": type(w.controls[w.main_control]).__name__,
             "shown": shown, "views": [v.value for v in w.views]}
 """
@@ -366,7 +376,7 @@ def _browser_controls(root, names: list[str]) -> dict[str, str]:
     """What each control shows in the browser: a dropdown's selected label, a slider's readout, a text's value."""
     shown = {}
     for name in names:
-        control = root.locator(f".rl-control-{name}")
+        control = root.locator(f".rl-control-{css_name(name)}")
         if control.locator("select").count():
             # ipywidgets writes option labels with no-break spaces; squash() maps them to spaces
             shown[name] = squash(control.locator("select").evaluate("s => s.options[s.selectedIndex].text"))
@@ -383,13 +393,13 @@ def _browser_views(root, n: int) -> list[str]:
 
 def _move(root, name: str, kind: str) -> None:
     """Move a control the way a learner does: pick the next option, nudge the slider, type a query."""
-    control = root.locator(f".rl-control-{name}")
+    control = root.locator(f".rl-control-{css_name(name)}")
     if kind == "Dropdown":
         select = control.locator("select")
         index, count = select.evaluate("s => [s.selectedIndex, s.options.length]")
         assert count > 1, f"control {name!r} has a single option: nothing to move to"
         select.select_option(index=(index + 1) % count)
-    elif kind == "IntSlider":
+    elif kind in ("IntSlider", "FloatSlider"):  # one keypress moves either by one step
         handle = control.locator(".noUi-handle")
         at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
         handle.focus()

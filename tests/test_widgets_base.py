@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from recsys_lessons.widgets import LessonWidget
-from recsys_lessons.widgets.base import dropdown, html_view, int_slider, table_html, text_box
+from recsys_lessons.widgets.base import (
+    check_value,
+    css_name,
+    dropdown,
+    float_slider,
+    html_view,
+    int_slider,
+    table_html,
+    text_box,
+)
 
 
 class Echo(LessonWidget):
@@ -83,6 +92,35 @@ def test_controls_never_clamp_a_bad_initial_value():
     with pytest.raises(ValueError, match="no options"):
         dropdown("colour", [], None, "colour")
     assert int_slider("n", np.int64(3), 1, 5, "n").value == 3
+
+
+def test_float_slider_reads_its_steps_exactly_and_never_clamps():
+    # the readout shows as many decimals as the steps need: 0.125 steps read 1.625, not 1.62/1.63
+    assert float_slider("a", 1.5, 0.0, 3.0, 0.125, "a").readout_format == ".3f"
+    assert float_slider("a", 1.5, 0.0, 3.0, 0.25, "a").readout_format == ".2f"
+    assert float_slider("a", 2, 0, 10, 1, "a").readout_format == ".0f"
+    assert float_slider("a", 0.3, 0.1, 1.0, 0.1, "a").readout_format == ".1f"  # 0.1 is not exact in binary
+    slider = float_slider("a", np.float32(0.5), 0.0, 1.0, 0.25, "a", readout_format=".4f")
+    assert (slider.value, slider.readout_format) == (0.5, ".4f")
+    with pytest.raises(ValueError, match=r"a=1.5; expected a number in \[0, 1\]"):
+        float_slider("a", 1.5, 0.0, 1.0, 0.25, "a")  # a bare FloatSlider would silently show 1.0
+    with pytest.raises(ValueError, match="a=nan"):
+        float_slider("a", float("nan"), 0.0, 1.0, 0.25, "a")
+    with pytest.raises(TypeError, match=r"a='0\.5' is a str; expected a real number"):
+        float_slider("a", "0.5", 0.0, 1.0, 0.25, "a")
+    with pytest.raises(ValueError, match="expected lo < hi"):
+        float_slider("a", 0.5, 1.0, 0.0, 0.25, "a")
+    with pytest.raises(ValueError, match="step=0"):
+        float_slider("a", 0.5, 0.0, 1.0, 0, "a")
+    with pytest.raises(ValueError, match="hi=inf"):
+        float_slider("a", 0.5, 0.0, float("inf"), 0.25, "a")
+    with pytest.raises(TypeError, match="a=True"):
+        check_value("a", slider, True)
+
+
+def test_css_names_are_one_class_each():
+    assert css_name("user_id") == "user_id" and css_name("item-kNN") == "item-kNN"
+    assert css_name("BERT + CF (text)") == "BERT___CF__text_"
 
 
 def test_css_hooks_and_text_fallback():

@@ -59,10 +59,31 @@ def test_update_sets_the_controls(explorer):
 def test_update_rejects_unknown_names_and_values(explorer):
     with pytest.raises(KeyError, match="unknown models"):
         explorer.update(bpr=1.0)
-    with pytest.raises(ValueError, match="outside the slider's range"):
+    with pytest.raises(ValueError, match=r"pop=5\.0; expected a number in \[0, 2\]"):
         explorer.update(pop=5.0)
-    with pytest.raises(KeyError, match="not a test user"):
+    with pytest.raises(TypeError, match="knn='1' is a str"):
+        explorer.update(knn="1")
+    with pytest.raises(KeyError, match="user_id=2 is not offered"):
         explorer.update(user_id=2)
+
+
+def test_a_bad_value_moves_nothing(explorer):
+    before = (explorer.values(), explorer.view.value)
+    with pytest.raises(ValueError, match="knn=3"):
+        explorer.update(user_id=3, pop=0.5, knn=3.0)  # the good values do not move either
+    assert (explorer.values(), explorer.view.value) == before
+
+
+def test_controls_and_view_agree_after_update(explorer):
+    html = explorer.update(user_id=3, pop=0.25, knn=1.75)
+    assert explorer.values() == {"user_id": 3, "pop": 0.25, "knn": 1.75}
+    assert explorer.main_control == "pop" and list(explorer.controls) == ["user_id", "pop", "knn"]
+    assert "weights: pop 0.25, knn 1.75" in html and explorer.last_ is explorer.metrics_
+    # moving the sliders by hand gives the view update() gives for those values
+    explorer.update(pop=1.0, knn=0.0)
+    explorer.sliders["pop"].value = 0.25
+    explorer.sliders["knn"].value = 1.75
+    assert explorer.view.value == html
 
 
 def test_construction_errors(split):

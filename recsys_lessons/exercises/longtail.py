@@ -43,32 +43,48 @@ def check_short_head(fn: Callable[[np.ndarray, float], np.ndarray], exercise: st
             return error
         got = np.asarray(got)
         if got.shape != _POPULARITY.shape or got.dtype != bool:
-            return Feedback(exercise, False, f"for share={share} your function returned shape {got.shape} and dtype "
-                            f"{got.dtype}; expected a bool mask with one entry per item, shape {_POPULARITY.shape}")
+            return Feedback(
+                exercise,
+                False,
+                f"for share={share} your function returned shape {got.shape} and dtype "
+                f"{got.dtype}; expected a bool mask with one entry per item, shape {_POPULARITY.shape}",
+            )
         want = head_items(_POPULARITY, share)
         if got.sum() != want.sum():
             held = _POPULARITY[got].sum() / _POPULARITY.sum()
-            hint = ("do you stop as soon as the cumulative share *reaches* the target (>=), not once it exceeds it?"
-                    if got.sum() == want.sum() + 1 else
-                    "do you count interactions (not items), most popular first, until they reach the share?")
-            return Feedback(exercise, False, f"for share={share} your head has {int(got.sum())} items holding "
-                            f"{held:.0%} of the interactions; expected {int(want.sum())} items — {hint}")
+            hint = (
+                "do you stop as soon as the cumulative share *reaches* the target (>=), not once it exceeds it?"
+                if got.sum() == want.sum() + 1
+                else "do you count interactions (not items), most popular first, until they reach the share?"
+            )
+            return Feedback(
+                exercise,
+                False,
+                f"for share={share} your head has {int(got.sum())} items holding "
+                f"{held:.0%} of the interactions; expected {int(want.sum())} items — {hint}",
+            )
         if not np.array_equal(got, want):
             wrong = int(np.flatnonzero(got != want)[0])
-            return Feedback(exercise, False, f"for share={share} item {wrong} (popularity {_POPULARITY[wrong]}) is "
-                            f"{'in' if got[wrong] else 'out of'} your head but should not be — are the items "
-                            "sorted by popularity, ties by index, before you accumulate?")
+            return Feedback(
+                exercise,
+                False,
+                f"for share={share} item {wrong} (popularity {_POPULARITY[wrong]}) is "
+                f"{'in' if got[wrong] else 'out of'} your head but should not be — are the items "
+                "sorted by popularity, ties by index, before you accumulate?",
+            )
     return Feedback(exercise, True, "your short head matches recsys_lessons.metrics.head_items for both shares.")
 
 
 def _serve_case() -> tuple[np.ndarray, np.ndarray]:
     """Four users who all like items 0 and 1 best, with near-ties further down."""
-    relevance = np.array([
-        [1.00, 0.95, 0.90, 0.40, 0.00],
-        [1.00, 0.97, 0.10, 0.93, 0.00],
-        [1.00, 0.90, 0.88, 0.87, 0.00],
-        [1.00, 0.99, 0.20, 0.10, 0.95],
-    ])
+    relevance = np.array(
+        [
+            [1.00, 0.95, 0.90, 0.40, 0.00],
+            [1.00, 0.97, 0.10, 0.93, 0.00],
+            [1.00, 0.90, 0.88, 0.87, 0.00],
+            [1.00, 0.99, 0.20, 0.10, 0.95],
+        ]
+    )
     candidates = np.array([[0, 1, 2, 3, 4], [0, 1, 2, 5, 4], [1, 0, 6, 3, 2], [0, 1, 2, 3, 7]])
     return relevance, candidates
 
@@ -88,31 +104,50 @@ def check_serve_in_turn(
             return error
         got = np.asarray(got)
         if got.shape != (4, 2):
-            return Feedback(exercise, False, f"for beta={beta} your lists have shape {got.shape}; expected (4, 2): "
-                            "one row per user, k items each")
+            return Feedback(
+                exercise,
+                False,
+                f"for beta={beta} your lists have shape {got.shape}; expected (4, 2): one row per user, k items each",
+            )
         order, _ = serve_in_turn(relevance, candidates, beta, 2, 8)
         want = np.take_along_axis(candidates, order, 1)[:, :2]
         for u in range(4):
             foreign = [int(i) for i in got[u] if i not in candidates[u]]
             if foreign:
-                return Feedback(exercise, False, (
-                    f"for beta={beta} user {u}'s list holds {foreign[0]}, which is not one of that user's candidates "
-                    f"{candidates[u].tolist()} — are you returning positions instead of item ids?"))
+                return Feedback(
+                    exercise,
+                    False,
+                    (
+                        f"for beta={beta} user {u}'s list holds {foreign[0]}, which is not one of that user's candidates "
+                        f"{candidates[u].tolist()} — are you returning positions instead of item ids?"
+                    ),
+                )
             if not np.array_equal(got[u], want[u]):
                 before = np.bincount(want[:u].ravel(), minlength=8)
                 item = int(got[u][got[u] != want[u]][0])
-                return Feedback(exercise, False, (
-                    f"for beta={beta} user {u}'s list is {got[u].tolist()}: item {item} was already in "
-                    f"{int(before[item])} earlier list(s), so its penalty is {beta * np.log1p(before[item]):.3f} — "
-                    "do you update the counts after each user and rank by relevance minus the penalty?"
-                    if u else
-                    f"for beta={beta} the first user's list is {got[u].tolist()}; nobody has been served yet, so "
-                    "it should be that user's best candidates by relevance (items, not positions)"))
+                return Feedback(
+                    exercise,
+                    False,
+                    (
+                        f"for beta={beta} user {u}'s list is {got[u].tolist()}: item {item} was already in "
+                        f"{int(before[item])} earlier list(s), so its penalty is {beta * np.log1p(before[item]):.3f} — "
+                        "do you update the counts after each user and rank by relevance minus the penalty?"
+                        if u
+                        else f"for beta={beta} the first user's list is {got[u].tolist()}; nobody has been served yet, so "
+                        "it should be that user's best candidates by relevance (items, not positions)"
+                    ),
+                )
     return Feedback(exercise, True, "your lists match the exposure-aware re-ranker for both betas.")
 
 
-def check_tradeoff(results: Mapping[str, float], base: Mapping[str, float], exercise: str = "Exercise 3",
-                   coverage_ratio: float = 2.0, ndcg_share: float = 0.95, k: int = 10) -> Feedback:
+def check_tradeoff(
+    results: Mapping[str, float],
+    base: Mapping[str, float],
+    exercise: str = "Exercise 3",
+    coverage_ratio: float = 2.0,
+    ndcg_share: float = 0.95,
+    k: int = 10,
+) -> Feedback:
     """Where a re-ranker lands against its base model: coverage ratio and share of NDCG kept.
 
     Args:
@@ -130,7 +165,9 @@ def check_tradeoff(results: Mapping[str, float], base: Mapping[str, float], exer
     where = f"coverage@{k} is {ratio:.2f}x the base model's and NDCG@{k} keeps {kept:.1%}"
     if ratio >= coverage_ratio and kept >= ndcg_share:
         return Feedback(exercise, True, f"{where}: at or beyond the bar ({coverage_ratio:g}x at {ndcg_share:.0%}).")
-    short = (f"coverage needs {coverage_ratio:g}x — spread more (a larger penalty or more candidates)"
-             if ratio < coverage_ratio else
-             f"NDCG needs {ndcg_share:.0%} — you pay too much accuracy (a smaller penalty, fewer candidates)")
+    short = (
+        f"coverage needs {coverage_ratio:g}x — spread more (a larger penalty or more candidates)"
+        if ratio < coverage_ratio
+        else f"NDCG needs {ndcg_share:.0%} — you pay too much accuracy (a smaller penalty, fewer candidates)"
+    )
     return Feedback(exercise, False, f"{where}; {short}.")

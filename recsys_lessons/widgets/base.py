@@ -6,7 +6,8 @@ the current control values, and :meth:`LessonWidget.update` sets the controls fi
 redraws, so what the controls show is always what the views show. Nothing relies on an ``Output``
 capture, so a headless test can move a control and read the views' values.
 
-A subclass builds its controls with :func:`dropdown`, :func:`int_slider` and :func:`text_box`
+A subclass builds its controls with :func:`dropdown`, :func:`int_slider`, :func:`float_slider` and
+:func:`text_box`
 (each validates its initial value with the same rule ``update`` applies later), builds its views
 with :func:`html_view`, calls :meth:`LessonWidget._assemble`, and defines two methods with its own
 control keywords: ``_draw(**values)``, which turns control values into view HTML and returns what
@@ -19,17 +20,30 @@ control keywords: ``_draw(**values)``, which turns control values into view HTML
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-__all__ = ["LessonWidget", "check_value", "dropdown", "html_view", "int_slider", "table_html", "text_box"]
+__all__ = [
+    "LessonWidget",
+    "check_value",
+    "css_name",
+    "dropdown",
+    "float_slider",
+    "html_view",
+    "int_slider",
+    "table_html",
+    "text_box",
+]
 
 # How many options an error message lists before it elides the rest.
 _PREVIEW = 8
+# Most decimals a float slider's readout shows (a step finer than this is shown rounded).
+_MAX_DECIMALS = 6
 
 
 def _option_values(control: widgets.widget_selection._Selection) -> list[Any]:
@@ -41,18 +55,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_value(name: str, control: widgets.ValueWidget, value: Any) -> None:
     """Raise the documented error unless ``control`` can show ``value``.
 
     Args:
         name: the keyword the value was passed as (named in the message).
-        control: a selection control, a bounded integer slider or a text box.
+        control: a selection control, a bounded integer or float slider, or a text box.
         value: the candidate value.
 
     Raises:
         KeyError: a selection value that is not among the control's options.
-        ValueError: a slider value that is not an integer within the slider's range.
-        TypeError: a text value that is not a ``str``.
+        ValueError: an integer slider value that is not an integer within the slider's range, or a
+            float slider value that is NaN or outside the slider's range.
+        TypeError: a float slider value that is not a real number, or a text value that is not a ``str``.
     """
     if isinstance(control, widgets.widget_selection._Selection):
         options = _option_values(control)
@@ -65,11 +84,18 @@ def check_value(name: str, control: widgets.ValueWidget, value: Any) -> None:
     elif isinstance(control, widgets.IntSlider):
         if not _is_int(value) or not control.min <= value <= control.max:
             raise ValueError(f"{name}={value!r}; expected an integer in {control.min}..{control.max}")
+    elif isinstance(control, widgets.FloatSlider):
+        if not _is_real(value):
+            raise TypeError(f"{name}={value!r} is a {type(value).__name__}; expected a real number")
+        if not control.min <= value <= control.max:  # False for NaN too
+            raise ValueError(f"{name}={value!r}; expected a number in [{control.min:g}, {control.max:g}]")
     elif isinstance(control, widgets.Text):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     else:  # a subclass added a control kind this module does not know: fail loudly, not silently
-        raise TypeError(f"control {name!r} is a {type(control).__name__}; expected Dropdown, IntSlider or Text")
+        raise TypeError(
+            f"control {name!r} is a {type(control).__name__}; expected Dropdown, IntSlider, FloatSlider or Text"
+        )
 
 
 def dropdown(name: str, options: Sequence[Any], value: Any, description: str, **kwargs: Any) -> widgets.Dropdown:
@@ -100,6 +126,42 @@ def int_slider(name: str, value: int, lo: int, hi: int, description: str, **kwar
     return control
 
 
+def _decimals(*numbers: float) -> int:
+    """The fewest decimals (at most ``_MAX_DECIMALS``) that write every number exactly."""
+    for places in range(_MAX_DECIMALS):
+        if all(abs(round(x, places) - x) <= 1e-9 * max(1.0, abs(x)) for x in numbers):
+            return places
+    return _MAX_DECIMALS
+
+
+def float_slider(
+    name: str, value: float, lo: float, hi: float, step: float, description: str, **kwargs: Any
+) -> widgets.FloatSlider:
+    """A ``FloatSlider`` on ``[lo, hi]`` in steps of ``step``, starting at ``value``; it never silently clamps.
+
+    Its readout shows as many decimals as ``lo`` and ``step`` need, so every value the slider
+    steps to reads exactly (a view that prints the value should use :attr:`FloatSlider.readout_format`
+    too, so the readout and the view agree).
+
+    Raises:
+        ValueError: the bounds or the step are not finite reals with ``lo < hi`` and ``0 < step <= hi - lo``,
+            or ``value`` is outside ``[lo, hi]``. TypeError: ``value`` is not a real number.
+    """
+    bounds = {"lo": lo, "hi": hi, "step": step}
+    for key, x in bounds.items():
+        if not _is_real(x) or not np.isfinite(x):
+            raise ValueError(f"{name}: {key}={x!r}; expected a finite real number")
+    if not lo < hi or not 0 < step <= hi - lo:
+        raise ValueError(f"{name}: lo={lo!r}, hi={hi!r}, step={step!r}; expected lo < hi and 0 < step <= hi - lo")
+    kwargs.setdefault("readout_format", f".{_decimals(float(lo), float(step))}f")
+    control = widgets.FloatSlider(
+        min=float(lo), max=float(hi), step=float(step), value=float(lo), description=description, **kwargs
+    )
+    check_value(name, control, value)
+    control.value = float(value)
+    return control
+
+
 def text_box(name: str, value: str, description: str, **kwargs: Any) -> widgets.Text:
     """A ``Text`` box holding ``value``.
 
@@ -110,6 +172,14 @@ def text_box(name: str, value: str, description: str, **kwargs: Any) -> widgets.
     check_value(name, control, value)
     control.value = value
     return control
+
+
+def css_name(keyword: str) -> str:
+    """``keyword`` as a CSS class name part: characters other than letters, digits, ``_`` and ``-`` become ``_``.
+
+    Control keywords may be model names (``"BERT + CF"``); their CSS classes must stay one class each.
+    """
+    return re.sub(r"[^A-Za-z0-9_-]", "_", keyword)
 
 
 def html_view(**layout: str) -> widgets.HTML:
@@ -147,9 +217,12 @@ class LessonWidget:
         widget: the assembled ``VBox`` (what a notebook cell displays).
         last_: what the last redraw computed (each subclass documents its type).
         main_control: the keyword of the control that matters most (the browser test moves it).
+
+    Each control gets the CSS class ``rl-control-<css_name(keyword)>``, each view ``rl-view-<i>``.
     """
 
-    main_control: ClassVar[str]
+    # A class attribute, or set in ``__init__`` before ``_assemble`` when the controls are per instance.
+    main_control: str
 
     controls: dict[str, widgets.ValueWidget]
     views: list[widgets.HTML]
@@ -164,6 +237,7 @@ class LessonWidget:
         controls: Mapping[str, widgets.ValueWidget],
         views: Sequence[widgets.HTML],
         body: Sequence[widgets.Widget] | None = None,
+        top: Sequence[widgets.Widget] | None = None,
     ) -> None:
         """Wire the controls to the views, lay them out and draw once.
 
@@ -172,18 +246,19 @@ class LessonWidget:
             views: every ``HTML`` view, in display order.
             body: the widgets shown below the controls (default: the views, one under another);
                 give it to arrange the views in boxes.
+            top: the widgets shown above ``body``, one under another (default: the controls in one
+                row); give it when the controls do not fit in a row.
         """
         if self.main_control not in controls:
             raise TypeError(f"{type(self).__name__}.main_control={self.main_control!r} is not one of {list(controls)}")
         self.controls, self.views, self._holding = dict(controls), list(views), False
         for name, control in self.controls.items():
-            control.add_class(f"rl-control-{name}")  # CSS hooks: styling and the browser test
+            control.add_class(f"rl-control-{css_name(name)}")  # CSS hooks: styling and the browser test
             control.observe(self._on_change, names="value")
         for i, view in enumerate(self.views):
             view.add_class(f"rl-view-{i}")
-        self.widget = widgets.VBox(
-            [widgets.HBox(list(self.controls.values())), *(self.views if body is None else body)]
-        )
+        above = [widgets.HBox(list(self.controls.values()))] if top is None else list(top)
+        self.widget = widgets.VBox([*above, *(self.views if body is None else body)])
         self.widget.add_class("rl-widget")
         self.widget.add_class(f"rl-widget-{self.widget.model_id}")
         self._redraw()

@@ -1,20 +1,19 @@
 """Lesson 04 widget: move the popularity penalty α, watch one user's list and the trade-off curve.
 
-The controls drive the view: moving the ``alpha`` slider or picking another user redraws one
-``HTML`` value (the user's top-k with tail items marked, the NDCG@k / coverage@k of every test
-user's list at this α, and the trade-off curve with the current point as an inline SVG), so a
-headless test can set a control and read the result. :meth:`LongTailExplorer.update` sets the
-controls and lets their observers redraw.
+The controls drive the view (see :class:`~recsys_lessons.widgets.base.LessonWidget`): moving the
+``alpha`` slider or picking another user redraws one ``HTML`` value (the user's top-k with tail
+items marked, the NDCG@k / coverage@k of every test user's list at this α, and the trade-off curve
+with the current point as an inline SVG), so a headless test can set a control and read the result.
+:meth:`LongTailExplorer.update` moves the controls, then redraws once.
 
 Everything expensive happens once in the constructor (the base model's candidates for every test
-user and the curve over a grid of α); an update re-sorts ``(n_users, n_candidates)`` arrays.
+user and the curve over a grid of α); a redraw re-sorts ``(n_users, n_candidates)`` arrays.
 """
 
 from __future__ import annotations
 
 import html
 
-import ipywidgets as widgets
 import numpy as np
 import scipy.sparse as sp
 
@@ -22,31 +21,40 @@ from .. import metrics as M
 from ..data import Interactions
 from ..models.base import NotFittedError
 from ..models.rerank import PopularityPenalty
+from .base import LessonWidget, dropdown, float_slider, html_view
 
 __all__ = ["LongTailExplorer"]
 
 
-class LongTailExplorer:
+class LongTailExplorer(LessonWidget):
     """A popularity-penalty slider over a fitted :class:`~recsys_lessons.models.rerank.PopularityPenalty`.
 
     Args:
-        model: a fitted ``PopularityPenalty`` (its base model supplies the candidates).
+        model: a fitted ``PopularityPenalty`` (its base model supplies the candidates; its ``alpha``
+            is the slider's first value).
         test: held-out interactions on the model's index (hits and the curve's NDCG).
-        alphas: the grid the curve is drawn on (sorted, >= 0); the slider spans it.
+        alphas: the grid the curve is drawn on (sorted, >= 0); the slider spans it in steps of half
+            its finest spacing.
         user_id: the raw user id shown first (default: the first test user).
         k: list length.
         head_share: head definition for the tail marks.
 
     Attributes:
-        alpha: the ``FloatSlider`` (the main control). user: the ``Dropdown`` of test users.
+        alpha: the ``FloatSlider`` (the main control; ``controls["alpha"]``).
+        user: the ``Dropdown`` of test users (``controls["user_id"]``).
         html: the ``HTML`` view. curve: ``(len(alphas), 2)`` NDCG@k and coverage@k per grid α.
         widget: the assembled ``VBox``.
+        last_: ``{"alpha", "ndcg", "coverage", "items"}`` of the view on display (``items``: the
+            user's top-k item indices).
 
     Raises:
         TypeError: ``model`` is not a ``PopularityPenalty`` or ``test`` not ``Interactions``.
         NotFittedError: ``model`` is not fitted.
-        ValueError: ``test`` on another index, a bad grid, ``k`` or ``user_id`` without test items.
+        ValueError: ``test`` on another index, a bad grid or ``k``, or ``model.alpha`` outside the grid.
+        KeyError: ``user_id`` is not a test user (has no test items).
     """
+
+    main_control = "alpha"
 
     def __init__(
         self,
@@ -76,60 +84,62 @@ class LongTailExplorer:
         self.users = np.flatnonzero(np.diff(rel.indptr))  # test users, index order
         self.relevant = rel[self.users]
         _, self.cands, self.relevance, self.valid = model.candidates(self.users)
-        self.tail = ~M.head_items(train.item_popularity(), head_share)
         self.popularity = train.item_popularity()
-        self.titles = train.items["title"].astype(str).to_numpy() if train.items is not None else train.item_ids.astype(str)
+        self.tail = ~M.head_items(self.popularity, head_share)
+        self.titles = (
+            train.items["title"].astype(str).to_numpy() if train.items is not None else train.item_ids.astype(str)
+        )
         self.alphas = alphas
         self.curve = np.array([self.point(a) for a in alphas])  # (n_alphas, 2)
-        raw_users = train.user_ids[self.users]
-        first = int(raw_users[0]) if user_id is None else user_id
-        if first not in set(raw_users.tolist()):
-            raise ValueError(f"user_id={user_id!r} has no test items; pick one of the test users")
-        step = float(np.min(np.diff(alphas))) / 2
-        self.alpha = widgets.FloatSlider(value=float(model.alpha), min=float(alphas[0]), max=float(alphas[-1]),
-                                         step=step, description="α", continuous_update=True, readout_format=".2f")
-        self.user = widgets.Dropdown(options=[int(u) for u in raw_users], value=first, description="user")
-        self.html = widgets.HTML()
+        raw_users = [int(u) for u in train.user_ids[self.users]]
+        self.alpha = float_slider(
+            "alpha",
+            model.alpha,
+            alphas[0],
+            alphas[-1],
+            float(np.min(np.diff(alphas))) / 2,
+            "α",
+            # False: with True the front end echoes every value the kernel sets back to it, and a
+            # stale echo can win when update() runs in a loop (the slider would end on an old α)
+            continuous_update=False,
+        )
+        self.user = dropdown("user_id", raw_users, raw_users[0] if user_id is None else user_id, "user")
+        self.html = html_view()
+        # The global (NDCG, coverage) point of the last α drawn: a new user at the same α keeps it.
         self._point: tuple[float | None, tuple[float, float]] = (None, (0.0, 0.0))
-        for control in (self.alpha, self.user):
-            control.observe(self._redraw, names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.alpha, self.user]), self.html])
-        self._redraw()
+        self._assemble({"alpha": self.alpha, "user_id": self.user}, [self.html])
 
     # -- pure computations ---------------------------------------------------------------------
     def ranked(self, alpha: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Top-``k`` item indices of the test users (``rows`` of :attr:`users`) at this α."""
-        new = np.where(self.valid[rows], self.model.rerank_scores(self.relevance[rows], self.cands[rows], alpha), -np.inf)
+        new = np.where(
+            self.valid[rows], self.model.rerank_scores(self.relevance[rows], self.cands[rows], alpha), -np.inf
+        )
         pos = np.argsort(-new, axis=1, kind="stable")[:, : self.k]
         return np.take_along_axis(self.cands[rows], pos, 1)
 
     def point(self, alpha: float) -> tuple[float, float]:
         """``(NDCG@k, coverage@k)`` of every test user's list at this α."""
         ranked = self.ranked(alpha)
-        return M.ndcg_at_k(ranked, self.relevant, self.k), M.catalogue_coverage(ranked, self.train.n_items)
+        ndcg = float(M.ndcg_at_k(ranked, self.relevant, self.k))  # the mean over users (a float)
+        return ndcg, M.catalogue_coverage(ranked, self.train.n_items)
 
     # -- the view --------------------------------------------------------------------------------
     def update(self, alpha: float | None = None, user_id: int | None = None) -> str:
-        """Set the controls (their observers redraw the view) and return the view's HTML.
+        """Move the given controls (others keep their values), redraw once, return the view's HTML.
 
         Raises:
-            ValueError: ``alpha`` outside the slider's range or a user without test items.
+            TypeError: ``alpha`` is not a real number. ValueError: ``alpha`` outside the slider's range.
+            KeyError: ``user_id`` is not a test user.
         """
-        if alpha is not None:
-            if not self.alpha.min <= alpha <= self.alpha.max:
-                raise ValueError(f"alpha={alpha!r}; expected a value in [{self.alpha.min}, {self.alpha.max}]")
-            self.alpha.value = float(alpha)
-        if user_id is not None:
-            if user_id not in self.user.options:
-                raise ValueError(f"user_id={user_id!r} has no test items; pick one of the test users")
-            self.user.value = user_id
+        self._apply({"alpha": alpha, "user_id": user_id})
         return self.html.value
 
-    def _redraw(self, change: dict | None = None) -> None:
-        alpha = float(self.alpha.value)
-        row = int(np.searchsorted(self.users, self.train.user_index(self.user.value)))
+    def _draw(self, alpha: float, user_id: int) -> dict:
+        alpha = float(alpha)
+        row = int(np.searchsorted(self.users, self.train.user_index(user_id)))
         items = self.ranked(alpha, slice(row, row + 1))[0]
-        if self._point[0] != alpha:  # a new user at the same α keeps the global point
+        if self._point[0] != alpha:
             self._point = (alpha, self.point(alpha))
         ndcg, coverage = self._point[1]
         held = set(self.relevant[row].indices.tolist())
@@ -138,18 +148,29 @@ class LongTailExplorer:
         for rank, i in enumerate(items, 1):
             shade = " style='background:#d9f2d9'" if i in held else ""
             tail = "◆ tail" if self.tail[i] else ""
-            rows.append(f"<tr{shade}><td>{rank}</td><td>{html.escape(self.titles[i])}</td>"
-                        f"<td style='text-align:right'>{self.popularity[i]}</td><td>{tail}</td>"
-                        f"<td>{'✓' if i in held else ''}</td></tr>")
+            rows.append(
+                f"<tr{shade}><td>{rank}</td><td>{html.escape(self.titles[i])}</td>"
+                f"<td style='text-align:right'>{self.popularity[i]}</td><td>{tail}</td>"
+                f"<td>{'✓' if i in held else ''}</td></tr>"
+            )
         n_tail = int(self.tail[items].sum())
-        table = ("<table><tr><th>rank</th><th>title</th><th>training ratings</th><th>tail?</th><th>hit</th></tr>"
-                 + "".join(rows) + "</table>")
-        summary = (f"<p>α = {alpha:.2f}: NDCG@{self.k} <b>{ndcg:.4f}</b> ({ndcg / base_ndcg:.1%} of α = 0), "
-                   f"coverage@{self.k} <b>{coverage:.4f}</b> ({coverage / base_cov:.2f}× α = 0); "
-                   f"user {self.user.value}: {n_tail} of {self.k} in the long tail.</p>")
-        self.last_ = {"alpha": alpha, "ndcg": ndcg, "coverage": coverage, "items": items}
-        self.html.value = (f"<div style='display:flex;gap:2em;align-items:flex-start'><div>{summary}{table}</div>"
-                           f"{self._svg(ndcg, coverage)}</div>")
+        table = (
+            "<table><tr><th>rank</th><th>title</th><th>training ratings</th><th>tail?</th><th>hit</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        # α as the slider's readout writes it, so the control and the view name the same value
+        shown = format(alpha, self.alpha.readout_format)
+        summary = (
+            f"<p>α = {shown}: NDCG@{self.k} <b>{ndcg:.4f}</b> ({ndcg / base_ndcg:.1%} of α = 0), "
+            f"coverage@{self.k} <b>{coverage:.4f}</b> ({coverage / base_cov:.2f}× α = 0); "
+            f"user {user_id}: {n_tail} of {self.k} in the long tail.</p>"
+        )
+        self.html.value = (
+            f"<div style='display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start'><div>{summary}{table}</div>"
+            f"{self._svg(ndcg, coverage)}</div>"
+        )
+        return {"alpha": alpha, "ndcg": ndcg, "coverage": coverage, "items": items}
 
     def _svg(self, ndcg: float, coverage: float, width: int = 360, height: int = 260) -> str:
         """The trade-off curve (coverage on x, NDCG on y) with the current point, as inline SVG."""
@@ -159,7 +180,10 @@ class LongTailExplorer:
         y0, y1 = min(nd.min(), ndcg) * 0.95, max(nd.max(), ndcg) * 1.02
 
         def xy(c: float, n: float) -> tuple[float, float]:
-            return pad + (c - x0) / (x1 - x0) * (width - 1.5 * pad), height - pad - (n - y0) / (y1 - y0) * (height - 1.5 * pad)
+            """SVG coordinates of (coverage, NDCG): y grows downwards."""
+            x = pad + (c - x0) / (x1 - x0) * (width - 1.5 * pad)
+            y = height - pad - (n - y0) / (y1 - y0) * (height - 1.5 * pad)
+            return x, y
 
         line = " ".join(f"{px:.1f},{py:.1f}" for px, py in (xy(c, n) for c, n in zip(cov, nd, strict=True)))
         px, py = xy(coverage, ndcg)
@@ -169,16 +193,15 @@ class LongTailExplorer:
             f"<svg width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg' style='font:11px sans-serif'>"
             f"<rect x='{gx[0]:.1f}' y='{pad / 2}' width='{max(width - pad / 2 - gx[0], 0):.1f}' "
             f"height='{max(gx[1] - pad / 2, 0):.1f}' fill='#e6f4ea'/>"
-            f"<text x='{width - pad / 2 - 4}' y='{pad / 2 + 12}' text-anchor='end' fill='#1a7f37'>≥ 2× coverage, ≥ 95% NDCG</text>"
+            f"<text x='{width - pad / 2 - 4}' y='{pad / 2 + 12}' text-anchor='end' fill='#1a7f37'>"
+            "≥ 2× coverage, ≥ 95% NDCG</text>"
             f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad / 2}' y2='{height - pad}' stroke='black'/>"
             f"<line x1='{pad}' y1='{height - pad}' x2='{pad}' y2='{pad / 2}' stroke='black'/>"
             f"<text x='{width / 2}' y='{height - 8}' text-anchor='middle'>coverage@{self.k}</text>"
-            f"<text x='12' y='{height / 2}' transform='rotate(-90 12 {height / 2})' text-anchor='middle'>NDCG@{self.k}</text>"
+            f"<text x='12' y='{height / 2}' transform='rotate(-90 12 {height / 2})' text-anchor='middle'>"
+            f"NDCG@{self.k}</text>"
             f"<polyline points='{line}' fill='none' stroke='#1f77b4' stroke-width='2'/>"
             f"<circle cx='{bx:.1f}' cy='{by:.1f}' r='4' fill='grey'><title>α = 0</title></circle>"
             f"<circle cx='{px:.1f}' cy='{py:.1f}' r='6' fill='#d62728'><title>current α</title></circle>"
             "</svg>"
         )
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
