@@ -43,7 +43,7 @@ from . import metrics as M
 from .data import Interactions
 from .evaluation import top_k
 from .evaluation.popularity import gini_coefficient as _gini
-from .models.base import Recommender
+from .models.base import Recommender, check_int, check_number
 from .models.rerank import _clone_model
 
 __all__ = ["FeedbackLoop", "World", "make_world", "run_feedback_loop"]
@@ -94,6 +94,13 @@ def _check_int(name: str, value: object, low: int) -> int:
     return int(value)
 
 
+def _check_finite(name: str, value: float) -> None:
+    """Raise unless ``value`` is a real, finite number (NaN or ±inf would fill the world with NaN)."""
+    check_number(value, name)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}={value!r}; expected a finite number")
+
+
 def make_world(
     n_users: int = 300,
     n_items: int = 400,
@@ -122,15 +129,21 @@ def make_world(
         The :class:`World`.
 
     Raises:
-        ValueError: a size or count out of range, or a negative exponent.
+        TypeError: a size, count or seed that is not an int, or a parameter that is not a number.
+        ValueError: a size or count out of range, a negative exponent or seed, or a NaN/infinite
+            parameter.
     """
     n_users, n_items = _check_int("n_users", n_users, 2), _check_int("n_items", n_items, 2)
     dim = _check_int("dim", dim, 2)
     n_organic = _check_int("n_organic", n_organic, 1)
     if n_organic > n_items:
         raise ValueError(f"n_organic={n_organic} exceeds n_items={n_items}")
-    if not np.isfinite(popularity_exponent) or popularity_exponent < 0:
+    _check_finite("popularity_exponent", popularity_exponent)
+    if popularity_exponent < 0:
         raise ValueError(f"popularity_exponent={popularity_exponent!r}; expected a number >= 0")
+    _check_finite("taste_scale", taste_scale)
+    _check_finite("mean_quality", mean_quality)
+    check_int(seed, "seed", min_val=0)
     rng = np.random.default_rng([seed, 0])
     theta = rng.normal(0.0, 1.0 / np.sqrt(dim), (n_users, dim))
     psi = rng.normal(0.0, 1.0 / np.sqrt(dim), (n_items, dim))
@@ -233,7 +246,7 @@ def run_feedback_loop(
 
     Raises:
         ValueError: ``rounds`` < 1, ``k`` outside 1..n_items or ``holdout`` outside (0, 1).
-        TypeError: ``world`` is not a :class:`World`.
+        TypeError: ``world`` is not a :class:`World`, or ``holdout`` is not a number.
     """
     if not isinstance(world, World):
         raise TypeError(f"world must be a World from make_world, got {type(world).__name__}")
@@ -241,6 +254,7 @@ def run_feedback_loop(
     k = _check_int("k", k, 1)
     if k > world.n_items:
         raise ValueError(f"k={k} exceeds the {world.n_items} items")
+    check_number(holdout, "holdout")
     if not 0.0 < holdout < 1.0:
         raise ValueError(f"holdout={holdout!r}; expected a number in (0, 1)")
     n_items = world.n_items

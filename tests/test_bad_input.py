@@ -290,10 +290,6 @@ if bert_cf is not None:
 
 # Filled in from the first run: case id -> what happens instead (reported to the lead).
 KNOWN: dict[str, str] = {
-    "make_world popularity_exponent='a'": "numpy's TypeError from isfinite, not naming the argument",
-    "make_world taste_scale=nan": "accepted: a world whose true probabilities are all NaN and an empty organic log",
-    "make_world seed=-1": "numpy's ValueError 'expected non-negative integer', not naming seed",
-    "run_feedback_loop holdout='a'": "TypeError \"'<' not supported between 'float' and 'str'\", not naming holdout",
     "serve_in_turn k=0": "accepted: returns a (2, 0) ranking",
     "serve_in_turn beta=-1": "accepted: a negative exposure penalty rewards over-exposed items",
     "ips_weights negative popularity": "ValueError 'popularity is all zero', which is wrong for [1, -2]",
