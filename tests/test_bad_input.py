@@ -290,8 +290,6 @@ if bert_cf is not None:
 
 # Filled in from the first run: case id -> what happens instead (reported to the lead).
 KNOWN: dict[str, str] = {
-    "serve_in_turn k=0": "accepted: returns a (2, 0) ranking",
-    "serve_in_turn beta=-1": "accepted: a negative exposure penalty rewards over-exposed items",
     "ips_weights negative popularity": "ValueError 'popularity is all zero', which is wrong for [1, -2]",
     "ips_weights nan popularity": "accepted: returns NaN weights",
     "exposure_counts n_items=0": "ValueError 'ranked holds item indices outside 0..-1', not naming n_items",

@@ -429,7 +429,13 @@ def serve_in_turn(
     Returns:
         ``(order, counts)``: ``(n_users, N)`` positions into each row of ``candidates``, the list
         first; and the ``(n_items,)`` final exposure counts ``c``.
+
+    Raises:
+        TypeError: ``beta`` not a number or ``k`` not an int.
+        ValueError: ``beta`` < 0 (it would reward over-exposed items) or ``k`` < 1.
     """
+    check_number(beta, "beta", min_val=0.0)
+    check_int(k, "k", min_val=1)
     valid = np.ones(candidates.shape, dtype=bool) if valid is None else valid
     k = min(int(k), candidates.shape[1])
     counts = np.zeros(n_items)
