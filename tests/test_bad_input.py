@@ -290,8 +290,6 @@ if bert_cf is not None:
 
 # Filled in from the first run: case id -> what happens instead (reported to the lead).
 KNOWN: dict[str, str] = {
-    "ips_weights negative popularity": "ValueError 'popularity is all zero', which is wrong for [1, -2]",
-    "ips_weights nan popularity": "accepted: returns NaN weights",
     "exposure_counts n_items=0": "ValueError 'ranked holds item indices outside 0..-1', not naming n_items",
     "tail_recall model=str": "AttributeError \"'str' object has no attribute 'score'\"",
     "popularity_report no models": "accepted: returns an empty DataFrame",

@@ -46,13 +46,18 @@ def ips_weights(popularity: np.ndarray, power: float = 0.5, max_weight: float = 
         appear as positives, so it does not matter).
 
     Raises:
-        ValueError: negative ``power``, ``max_weight`` < 1, or no interactions.
+        ValueError: negative ``power``, ``max_weight`` < 1, a negative or NaN count, or no interactions.
     """
     if not np.isfinite(power) or power < 0:
         raise ValueError(f"propensity_power={power!r}; expected a number >= 0")
     if not np.isfinite(max_weight) or max_weight < 1:
         raise ValueError(f"max_weight={max_weight!r}; expected a number >= 1")
     pop = np.asarray(popularity, dtype=np.float64)
+    bad = np.flatnonzero(~(pop >= 0))  # negative or NaN
+    if bad.size:
+        raise ValueError(
+            f"popularity[{bad[0]}]={float(pop.flat[bad[0]])!r}; expected non-negative interaction counts (no NaN)"
+        )
     if pop.sum() <= 0:
         raise ValueError("popularity is all zero: no interactions to weight")
     propensity = (pop / pop.max()) ** power
