@@ -290,10 +290,6 @@ if bert_cf is not None:
 
 # Filled in from the first run: case id -> what happens instead (reported to the lead).
 KNOWN: dict[str, str] = {
-    "exposure_counts n_items=0": "ValueError 'ranked holds item indices outside 0..-1', not naming n_items",
-    "tail_recall model=str": "AttributeError \"'str' object has no attribute 'score'\"",
-    "popularity_report no models": "accepted: returns an empty DataFrame",
-    "popularity_report item_features wrong shape": "ValueError about 'ranked' item indices, not item_features' shape",
     "out_of_fold_ease train=str": "AttributeError \"'str' object has no attribute 'binary'\"",
     "transitions train=str": "AttributeError \"'str' object has no attribute 'user_sequences'\"",
     "BertCF lr='x'": "TypeError \"'>' not supported between 'str' and 'int'\", not naming lr",

@@ -38,6 +38,12 @@ __all__ = [
 ]
 
 
+def _check_model(model: object, name: str = "model") -> None:
+    """Raise unless ``model`` can rank: it has a ``score(users)`` method (a fitted recommender)."""
+    if not callable(getattr(model, "score", None)):
+        raise TypeError(f"{name} must be a fitted recommender with score(users), got {type(model).__name__}")
+
+
 def head_tail(popularity: np.ndarray, share: float = 0.8) -> np.ndarray:
     """Label each item ``"head"`` or ``"tail"``.
 
@@ -68,8 +74,13 @@ def exposure_counts(ranked: np.ndarray, n_items: int) -> np.ndarray:
         ``(n_items,)`` int64 counts.
 
     Raises:
-        ValueError: not a 2-D integer array, or indices outside ``0..n_items - 1``.
+        TypeError: ``n_items`` not an int.
+        ValueError: ``n_items`` < 1, not a 2-D integer array, or indices outside ``0..n_items - 1``.
     """
+    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)):
+        raise TypeError(f"n_items={n_items!r}; expected an int, got {type(n_items).__name__}")
+    if n_items < 1:
+        raise ValueError(f"n_items={n_items!r}; expected a catalogue of at least 1 item")
     ranked = M._check_lists(ranked, n_items)
     return np.bincount(ranked.ravel(), minlength=n_items)
 
@@ -156,8 +167,10 @@ def tail_recall(model, train: Interactions, test: Interactions, k: int = 10, sha
         Series indexed by user index (``user_idx``), named ``tail recall@k``.
 
     Raises:
+        TypeError: ``model`` has no ``score`` method.
         ValueError: no test item in the tail.
     """
+    _check_model(model)
     tail = ~M.head_items(train.item_popularity(), share)
     part = test.subset(tail[test.frame["item_idx"].to_numpy()])
     if len(part) == 0:
@@ -283,7 +296,23 @@ def popularity_report(
 
     Returns:
         DataFrame indexed by model name.
+
+    Raises:
+        TypeError: ``models`` is not a mapping, or one of them has no ``score`` method.
+        ValueError: no models, or ``item_features`` without one row per item.
     """
+    if not isinstance(models, Mapping):
+        raise TypeError(f"models must be a {{name: fitted model}} mapping, got {type(models).__name__}")
+    if not models:
+        raise ValueError("models is empty; expected at least one {name: fitted model}")
+    for name, model in models.items():
+        _check_model(model, f"models[{name!r}]")
+    if item_features is not None:
+        shape = np.shape(item_features)  # sparse matrices have .shape too
+        if len(shape) != 2 or shape[0] != train.n_items:
+            raise ValueError(
+                f"item_features has shape {shape}; expected ({train.n_items}, d): one row per item of train"
+            )
     names = ("ndcg", "recall", "coverage", "gini", "arp", "aplt", "novelty")
     rows = {}
     users = np.flatnonzero(np.diff(test.matrix.indptr))
