@@ -289,11 +289,7 @@ if bert_cf is not None:
     ]
 
 # Filled in from the first run: case id -> what happens instead (reported to the lead).
-KNOWN: dict[str, str] = {
-    "out_of_fold_ease train=str": "AttributeError \"'str' object has no attribute 'binary'\"",
-    "transitions train=str": "AttributeError \"'str' object has no attribute 'user_sequences'\"",
-    "BertCF lr='x'": "TypeError \"'>' not supported between 'str' and 'int'\", not naming lr",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -45,7 +45,7 @@ from torch import nn
 
 from ..data import Interactions
 from ..train import History, cpu_threads, get_device, set_seed, train_loop
-from .base import Recommender
+from .base import Recommender, check_number
 from .ease import EASE, ease_weights
 from .neighbors import cosine_similarity
 
@@ -54,6 +54,11 @@ __all__ = ["CF_FEATURES", "BertCF", "ClickNet", "out_of_fold_ease", "transitions
 #: The collaborative features, by the names ``cf=`` accepts: item-kNN cosine between the last film
 #: and the candidate, the user's EASE score of the candidate, its log popularity, the year gap.
 CF_FEATURES = ("knn", "ease", "popularity", "year_gap")
+
+
+def _check_interactions(train: object) -> None:
+    if not isinstance(train, Interactions):
+        raise TypeError(f"train must be Interactions (e.g. from a data.split_* function), got {type(train).__name__}")
 
 
 def out_of_fold_ease(train: Interactions, lam: float, n_folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -67,8 +72,10 @@ def out_of_fold_ease(train: Interactions, lam: float, n_folds: int = 5, seed: in
     EASE's own order.
 
     Raises:
+        TypeError: ``train`` is not :class:`~recsys_lessons.data.Interactions`.
         ValueError: ``n_folds`` < 2.
     """
+    _check_interactions(train)
     if n_folds < 2:
         raise ValueError(f"n_folds={n_folds!r}; expected at least 2")
     x = train.binary()
@@ -88,7 +95,11 @@ def transitions(train: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray
     Returns:
         ``(users, previous, next)``: int64 arrays of equal length, one row per transition
         ``previous → next`` (film ``t − 1`` and film ``t`` of user ``users[r]``).
+
+    Raises:
+        TypeError: ``train`` is not :class:`~recsys_lessons.data.Interactions`.
     """
+    _check_interactions(train)
     users, prev, nxt = [], [], []
     for u, seq in enumerate(train.user_sequences()):
         if len(seq) >= 2:
@@ -332,7 +343,8 @@ class BertCF(Recommender):
         if nt is not None and (isinstance(nt, bool) or not isinstance(nt, (int, np.integer)) or nt < 1):
             raise ValueError(f"num_threads={nt!r}; expected a positive integer or None")
         for label in ("lr", "encoder_lr"):
-            if not getattr(self, label) > 0:
+            check_number(getattr(self, label), label)
+            if not getattr(self, label) > 0:  # also refuses NaN
                 raise ValueError(f"{label}={getattr(self, label)!r}; expected a positive number")
         if not isinstance(self.cf, bool):
             unknown = [c for c in self.cf if c not in CF_FEATURES] if isinstance(self.cf, (tuple, list)) else [self.cf]
