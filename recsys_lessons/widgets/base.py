@@ -28,11 +28,15 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
+from ..data import Interactions
+from ..models.base import NotFittedError
+
 __all__ = [
     "LessonWidget",
     "check_value",
     "css_name",
     "dropdown",
+    "fitted_train",
     "float_slider",
     "html_view",
     "int_slider",
@@ -96,6 +100,35 @@ def check_value(name: str, control: widgets.ValueWidget, value: Any) -> None:
         raise TypeError(
             f"control {name!r} is a {type(control).__name__}; expected Dropdown, IntSlider, FloatSlider or Text"
         )
+
+
+def fitted_train(model: Any, expected: type, test: Interactions) -> Interactions:
+    """The training data of a fitted ``expected`` model, checked to share ``test``'s index.
+
+    Args:
+        model: the model a widget explores.
+        expected: the class it must be an instance of.
+        test: the test interactions the widget scores against.
+
+    Returns:
+        ``model.train_``.
+
+    Raises:
+        TypeError: ``model`` is not an ``expected`` or ``test`` is not ``Interactions``.
+        NotFittedError: ``model`` is not fitted.
+        ValueError: ``test`` is on another index than the model's training data.
+    """
+    name = expected.__name__
+    if not isinstance(model, expected):
+        raise TypeError(f"model must be a {name}, got {type(model).__name__}")
+    train = getattr(model, "train_", None)
+    if train is None:
+        raise NotFittedError(f"the {name} is not fitted; call fit(train) first")
+    if not isinstance(test, Interactions):
+        raise TypeError(f"test must be Interactions, got {type(test).__name__}")
+    if test.shape != train.shape or not np.array_equal(test.item_ids, train.item_ids):
+        raise ValueError(f"test is on a different index than the {name}'s training data; split one Interactions object")
+    return train
 
 
 def dropdown(name: str, options: Sequence[Any], value: Any, description: str, **kwargs: Any) -> widgets.Dropdown:

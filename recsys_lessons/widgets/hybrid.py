@@ -19,9 +19,8 @@ import torch
 from .. import metrics as M
 from ..data import Interactions
 from ..evaluation import top_k
-from ..models.base import NotFittedError
 from ..models.hybrid import Weighted
-from .base import LessonWidget, dropdown, float_slider, html_view
+from .base import LessonWidget, dropdown, fitted_train, float_slider, html_view
 
 __all__ = ["BlendExplorer"]
 
@@ -59,15 +58,7 @@ class BlendExplorer(LessonWidget):
     def __init__(
         self, hybrid: Weighted, test: Interactions, k: int = 10, max_weight: float = 2.0, step: float = 0.05
     ) -> None:
-        if not isinstance(hybrid, Weighted):
-            raise TypeError(f"hybrid must be a Weighted hybrid, got {type(hybrid).__name__}")
-        if getattr(hybrid, "train_", None) is None:
-            raise NotFittedError("the Weighted hybrid is not fitted; call fit(train) first")
-        if not isinstance(test, Interactions):
-            raise TypeError(f"test must be Interactions, got {type(test).__name__}")
-        train = hybrid.train_
-        if test.shape != train.shape or not np.array_equal(test.item_ids, train.item_ids):
-            raise ValueError("test is on a different index than the hybrid's training data")
+        train = fitted_train(hybrid, Weighted, test)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= train.n_items:
             raise ValueError(f"k={k!r}; expected an integer in 1..{train.n_items}")
         if not max_weight > 0:

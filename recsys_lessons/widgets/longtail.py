@@ -19,9 +19,8 @@ import scipy.sparse as sp
 
 from .. import metrics as M
 from ..data import Interactions
-from ..models.base import NotFittedError
 from ..models.rerank import PopularityPenalty
-from .base import LessonWidget, dropdown, float_slider, html_view
+from .base import LessonWidget, dropdown, fitted_train, float_slider, html_view
 
 __all__ = ["LongTailExplorer"]
 
@@ -65,15 +64,7 @@ class LongTailExplorer(LessonWidget):
         k: int = 10,
         head_share: float = 0.8,
     ) -> None:
-        if not isinstance(model, PopularityPenalty):
-            raise TypeError(f"model must be a PopularityPenalty, got {type(model).__name__}")
-        if getattr(model, "train_", None) is None:
-            raise NotFittedError("the PopularityPenalty is not fitted; call fit(train) first")
-        if not isinstance(test, Interactions):
-            raise TypeError(f"test must be Interactions, got {type(test).__name__}")
-        train = model.train_
-        if test.shape != train.shape or not np.array_equal(test.item_ids, train.item_ids):
-            raise ValueError("test is on a different index than the model's train; split one Interactions object")
+        train = fitted_train(model, PopularityPenalty, test)
         alphas = np.linspace(0.0, 3.0, 13) if alphas is None else np.asarray(alphas, dtype=np.float64)
         if alphas.ndim != 1 or alphas.size < 2 or (alphas < 0).any() or (np.diff(alphas) <= 0).any():
             raise ValueError("alphas must be an increasing 1-D grid of at least 2 values >= 0")
