@@ -28,7 +28,6 @@ __all__ = [
     "budget",
     "cpu_threads",
     "get_device",
-    "linear_warmup",
     "set_seed",
     "to_device",
     "train_loop",
@@ -134,21 +133,6 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def linear_warmup(
-    optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Learning rate rising linearly for ``warmup_steps`` then falling linearly to 0 at ``total_steps``."""
-    if total_steps <= 0 or warmup_steps < 0:
-        raise ValueError(f"need total_steps > 0 and warmup_steps >= 0, got {total_steps}, {warmup_steps}")
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 @dataclass
 class History:
     """What happened during training.
@@ -204,7 +188,7 @@ def train_loop(
         optimizer: built over ``model.parameters()``.
         epochs: maximum number of epochs (>= 1).
         device: see :func:`get_device`.
-        scheduler: stepped after every optimiser step (e.g. :func:`linear_warmup`).
+        scheduler: stepped after every optimiser step (e.g. transformers' ``get_linear_schedule_with_warmup``).
         grad_clip: clip the global gradient norm to this value.
         validate: ``model -> metric`` run after each epoch in eval mode without gradients; the
             best epoch's weights are restored at the end.

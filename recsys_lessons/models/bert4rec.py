@@ -33,7 +33,7 @@ from torch import nn
 from ..data import Interactions
 from ..evaluation import validation_ndcg
 from ..storage import atomic_folder
-from ..train import History, cpu_threads, get_device, linear_warmup, set_seed, train_loop
+from ..train import History, cpu_threads, get_device, set_seed, train_loop
 from .base import Recommender, check_int, check_number
 from .losses import LOSSES, bce_loss, full_softmax_loss, sampled_softmax_loss
 
@@ -199,7 +199,8 @@ class BERT4Rec(Recommender):
         batch_size: windows per batch.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
-        warmup: share of the steps with a linearly rising learning rate.
+        warmup: share of the steps with a linearly rising learning rate (transformers'
+            ``get_linear_schedule_with_warmup``: from 0 up to ``lr``, then linearly down to 0).
         grad_clip: gradient-norm clipping.
         patience: early-stopping patience in epochs (only with a validation set).
         seed: seed for initialisation, masking, negatives and dropout.
@@ -384,7 +385,9 @@ class BERT4Rec(Recommender):
         net = Bert4RecNet(train.n_items, self.hidden, self.layers, self.heads, self.max_len, self.dropout)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = self.epochs * math.ceil(len(windows) / self.batch_size)
-        scheduler = linear_warmup(optimizer, int(self.warmup * steps), steps)
+        from transformers import get_linear_schedule_with_warmup  # lazy: transformers is heavy to import
+
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup * steps), steps)
 
         validate = None
         if valid is not None:

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from ..data import Interactions
 from ..storage import atomic_folder
 from ..text import resolve_model
-from ..train import History, get_device, linear_warmup, set_seed, train_loop
+from ..train import History, get_device, set_seed, train_loop
 from .base import Recommender, check_int, check_number
 from .pairs import candidate_lists, item_texts, user_histories
 
@@ -96,7 +96,8 @@ class CrossEncoder:
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         epochs: passes over the pairs.
-        warmup: share of steps with a rising learning rate (:func:`~recsys_lessons.train.linear_warmup`).
+        warmup: share of steps with a rising learning rate (transformers'
+            ``get_linear_schedule_with_warmup``: from 0 up to ``lr``, then linearly down to 0).
         grad_clip: gradient-norm clipping.
         seed: seed of the head's initialisation, the shuffling and dropout.
         device: see :func:`~recsys_lessons.train.get_device`.
@@ -229,7 +230,9 @@ class CrossEncoder:
 
         optimizer = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = self.epochs * math.ceil(len(pairs) / self.batch_size)
-        scheduler = linear_warmup(optimizer, int(self.warmup * steps), steps)
+        from transformers import get_linear_schedule_with_warmup  # lazy: transformers is heavy to import
+
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup * steps), steps)
         # Fine-tuning changes model_ in place: an interrupted fit (Ctrl-C, a kernel interrupt)
         # puts the weights back, so no half-trained model can be scored or saved afterwards.
         before = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
