@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html bench doctor constraints clean
+.PHONY: help install data lab restore test tree-snapshot lint unit nbval browser execute reproduce student html bench gpu-check doctor constraints clean
 
 help:
 	@echo "make lab        set up (.venv, packages, MovieLens 100K), copy the lessons into $(WORKDIR)/, open JupyterLab there"
@@ -23,6 +23,7 @@ help:
 	@echo "make student    student copies of the notebooks, solutions and their outputs removed, in build/student/"
 	@echo "make html       the class page: every executed notebook as HTML plus an index, in build/html/"
 	@echo "make bench      time everything against the peers (own .venv-bench) into benchmarks/RESULTS.md"
+	@echo "make gpu-check  one epoch of each neural model on CUDA against the CPU (says so when there is no GPU)"
 	@echo "make data       fetch and verify MovieLens 100K into data/"
 	@echo "make doctor     print versions, device, data status; check the bundled BERT loads"
 	@echo "make clean      remove .venv, caches and executed-notebook checkpoints (keeps data/)"
@@ -144,6 +145,11 @@ $(BENCH_STAMP): pyproject.toml
 bench: data $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/bench.py --results benchmarks/RESULTS.md $(BENCH_ARGS)
 	$(BENCH_VENV)/bin/python benchmarks/scaling.py --results benchmarks/RESULTS.md
+
+# Throughput of each neural model on CUDA (mixed precision) against the CPU; without a GPU it says
+# so and succeeds. `pytest -m cuda` checks their losses agree on the same machine.
+gpu-check: data
+	$(BIN)/python -m recsys_lessons.scaleout gpu-check
 
 constraints: install
 	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new

@@ -6,8 +6,8 @@ never from a higher one (``tests/test_layers.py`` reads this list and enforces i
 0. ``storage``: atomic writes, all-or-nothing folder saves and the lock between processes.
 1. ``data``: MovieLens sources (download, verify), parsers, the ``Interactions`` / ``Dataset``
    containers, splits.
-2. ``metrics``, ``train``: metrics with their formulas; device, seeding, CPU threads, the one
-   training loop.
+2. ``metrics``, ``train``, ``distributed``: metrics with their formulas; device, seeding, CPU
+   threads, the one training loop and its data-parallel plumbing (torchrun, DDP).
 3. ``text``: item text, the bundled sentence encoder, the embedding cache.
 4. ``evaluation``: the ranking primitive (``top_k``), full-catalogue evaluation, segments, the
    cold-start protocol, calibration curves, the paired bootstrap.
@@ -15,8 +15,8 @@ never from a higher one (``tests/test_layers.py`` reads this list and enforces i
    the feedback-loop simulation.
 6. ``exercises``: the checks the notebooks call.
 7. ``widgets``, ``plots``: used by notebooks only; nothing in the package imports them.
-8. ``__main__``, ``reproduce``, ``classroom``: the command line, the notebook re-run check, and the teaching
-   tools behind `make student` and `make html`.
+8. ``__main__``, ``reproduce``, ``classroom``, ``scaleout``: the command line, the notebook re-run check, the teaching
+   tools behind `make student` and `make html`, and the torchrun training run and `make gpu-check`.
 
 ``rl.evaluate`` is the evaluation function; the module is ``recsys_lessons.evaluation``.
 """

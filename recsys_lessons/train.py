@@ -5,6 +5,11 @@ for each epoch, draw fresh batches (negative sampling happens there), move them 
 compute the loss, step the optimiser (with gradient clipping and an optional per-step schedule),
 then evaluate on validation data and keep the best weights (early stopping). On CUDA the forward
 pass runs under mixed precision with a gradient scaler; on MPS and CPU it runs in float32.
+
+The same loop runs data-parallel under ``torchrun``: give it a model wrapped by
+:func:`recsys_lessons.distributed.wrap_model` and batches from
+:func:`recsys_lessons.distributed.sharded_batches`; it then logs the loss averaged over the ranks,
+shows progress and writes checkpoints on rank 0 only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from .distributed import all_reduce_mean, is_main_process, save_checkpoint
 
 __all__ = [
     "History",
@@ -177,6 +184,7 @@ def train_loop(
     mixed_precision: bool | None = None,
     progress: bool = True,
     desc: str = "train",
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
@@ -195,8 +203,15 @@ def train_loop(
         mode: whether a larger (``"max"``) or smaller (``"min"``) validation metric is better.
         patience: stop after this many epochs without improvement (needs ``validate``).
         mixed_precision: autocast with a gradient scaler; default on for CUDA only.
-        progress: show a tqdm bar per epoch.
+        progress: show a tqdm bar per epoch (on rank 0 only in a distributed run).
         desc: label of the progress bar.
+        checkpoint: write the model's state dict here after every epoch and once more at the end
+            with the kept weights (rank 0 only, atomically; see
+            :func:`recsys_lessons.distributed.save_checkpoint`).
+
+    Under ``torchrun`` every rank runs this function with the same arguments; ``validate`` sees the
+    same weights on every rank (DDP keeps them equal), so with the same validation data every rank
+    takes the same early-stopping decision.
 
     Raises:
         ValueError: ``epochs`` < 1, ``patience`` without ``validate``, bad ``mode``, or a loss that
@@ -219,7 +234,12 @@ def train_loop(
     for epoch in range(epochs):
         model.train()
         start, total, n = time.perf_counter(), 0.0, 0
-        bar = tqdm(batches(epoch), desc=f"{desc} epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        bar = tqdm(
+            batches(epoch),
+            desc=f"{desc} epoch {epoch + 1}/{epochs}",
+            disable=not (progress and is_main_process()),
+            leave=False,
+        )
         for step, batch in enumerate(bar):
             batch = to_device(batch, dev)
             with torch.autocast(device_type=dev.type, dtype=amp_dtype, enabled=use_amp):
@@ -240,8 +260,10 @@ def train_loop(
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{total / n:.4f}")
         bar.close()
-        history.train_loss.append(total / max(n, 1))
+        history.train_loss.append(all_reduce_mean(total / max(n, 1)))  # one process: the value itself
         history.seconds.append(time.perf_counter() - start)
+        if checkpoint is not None:
+            save_checkpoint(model, checkpoint)
 
         if validate is None:
             history.best_epoch = epoch
@@ -261,5 +283,7 @@ def train_loop(
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
+        if checkpoint is not None:
+            save_checkpoint(model, checkpoint)
     model.eval()
     return history

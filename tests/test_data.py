@@ -340,3 +340,18 @@ def test_split_cold_items_hides_items(ml100k):
     assert set(split_cold_items(ml100k, 0.2, seed=42)[1].frame.item_id) == cold
     with pytest.raises(ValueError, match="fraction=0"):
         split_cold_items(ml100k, 0.0)
+
+
+def test_parse_20m_official_format(tmp_path):
+    # ML-20M ships the same CSV layout as latest-small, under ml-20m/ (the scaling-out appendix).
+    _write_zip(
+        tmp_path / "ml-20m.zip",
+        {
+            "ml-20m/ratings.csv": b"userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n1,29,3.5,1112484676\n",
+            "ml-20m/movies.csv": b"movieId,title,genres\n2,Jumanji (1995),Adventure|Children|Fantasy\n29,City of Lost Children (1995),Drama\n",
+        },
+    )
+    ds = load_movielens("ml-20m", source="cache", data_dir=tmp_path)
+    assert ds.name == "20m" and ds.users is None
+    assert sorted(ds.ratings.item_id.tolist()) == [2, 29]
+    assert ds.items.set_index("item_id").loc[2, "genres"] == ["Adventure", "Children", "Fantasy"]

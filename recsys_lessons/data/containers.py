@@ -21,7 +21,7 @@ class Dataset:
     """A MovieLens dataset in tidy form.
 
     Attributes:
-        name: ``"100k"``, ``"1m"`` or ``"latest-small"``.
+        name: ``"100k"``, ``"1m"``, ``"20m"`` or ``"latest-small"``.
         ratings: one row per rating: ``user_id``, ``item_id``, ``rating``, ``timestamp``
             (raw MovieLens ids, Unix seconds).
         items: one row per movie: ``item_id``, ``title`` (without the year), ``year`` (nullable

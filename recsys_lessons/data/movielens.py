@@ -191,12 +191,13 @@ def _parse_1m_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
     return _tidy_ratings(ratings), items, _tidy_users(users)
 
 
-def _parse_latest_small_zip(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, None]:
+def _parse_csv_zip(path: Path, folder: str) -> tuple[pd.DataFrame, pd.DataFrame, None]:
+    """The CSV releases (``ml-latest-small``, ``ml-20m``): ``ratings.csv`` and ``movies.csv`` in ``folder``."""
     with zipfile.ZipFile(path) as zf:
-        ratings = pd.read_csv(zf.open("ml-latest-small/ratings.csv")).rename(
+        ratings = pd.read_csv(zf.open(f"{folder}/ratings.csv")).rename(
             columns={"userId": "user_id", "movieId": "item_id"}
         )
-        movies = pd.read_csv(zf.open("ml-latest-small/movies.csv"), encoding="utf-8")
+        movies = pd.read_csv(zf.open(f"{folder}/movies.csv"), encoding="utf-8")
     items = _tidy_items(
         movies.movieId,
         movies.title,
@@ -214,7 +215,7 @@ def load_movielens(
     """Load a MovieLens dataset as tidy tables, fetching and verifying it if needed.
 
     Args:
-        name: ``"100k"`` (the course dataset), ``"1m"`` or ``"latest-small"``.
+        name: ``"100k"`` (the course dataset), ``"1m"``, ``"20m"`` or ``"latest-small"``.
         source: ``"auto"`` (cache → GroupLens → mirror), or one of ``"cache"``, ``"grouplens"``,
             ``"mirror"`` to use only that route.
         data_dir: the data folder; default ``$RECSYS_LESSONS_DATA`` or the checkout's ``data/``.
@@ -243,5 +244,5 @@ def load_movielens(
     elif key == "1m":
         ratings, items, users = _parse_1m_zip(path)
     else:
-        ratings, items, users = _parse_latest_small_zip(path)
+        ratings, items, users = _parse_csv_zip(path, f"ml-{key}")
     return Dataset(key, ratings, items, users, origin)
