@@ -145,7 +145,7 @@ def neural_runs(users: int = 200) -> list[NeuralRun]:
     from .models.pairs import build_pairs
 
     full = Interactions.from_dataset(load_movielens("100k"))
-    small = full.subset(full.frame[full.frame["user_idx"] < users])
+    small = full.subset(full.frame["user_idx"].to_numpy() < users)
     train, _ = split_last_item(small)
 
     def factor(cls: type, **kw) -> Callable[[str], tuple[float, float]]:
@@ -159,7 +159,7 @@ def neural_runs(users: int = 200) -> list[NeuralRun]:
         m = BERT4Rec(epochs=1, dropout=0.0, warmup=0.0, seed=0, device=device, progress=False).fit(train)
         return m.history_.train_loss[0], m.history_.seconds[0]
 
-    pairs = build_pairs(train, n_history=3, n_negatives=3, max_users=min(users, 32), seed=0)
+    pairs = build_pairs(train, n_history=3, n_negatives=3, max_users=min(users, 16), seed=0)
 
     def cross_encoder(device: str) -> tuple[float, float]:
         m = CrossEncoder(batch_size=16, epochs=1, warmup=0.0, seed=0, device=device, progress=False).fit(pairs)
