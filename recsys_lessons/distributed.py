@@ -48,6 +48,7 @@ __all__ = [
     "distributed",
     "init_distributed",
     "is_main_process",
+    "output_layer_memory",
     "save_checkpoint",
     "sharded_batches",
     "teardown",
@@ -251,3 +252,53 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike[str]) -> Non
             torch.save(state, tmp)
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+def output_layer_memory(
+    n_items: int,
+    hidden: int,
+    batch_size: int,
+    positions: int,
+    *,
+    world_size: int = 1,
+    n_negatives: int | None = None,
+    bytes_per_value: int = 4,
+) -> dict[str, int]:
+    """Bytes one rank holds for the item output layer of a softmax recommender trained with Adam.
+
+    ``parameters = 4 · n_items · (hidden + 1) · bytes``: the item vectors and biases, their
+    gradient and Adam's two moment estimates. Data parallelism copies all of it to every rank.
+
+    ``logits = 2 · (batch_size / world_size) · positions · scored · bytes``: the scores of the rank's
+    share of the batch, kept for the backward pass, and their gradient, where ``scored`` is
+    ``n_items`` for a full softmax and ``1 + n_negatives`` for a sampled one. This part shrinks
+    with more ranks (each holds a smaller share of the batch) and with sampling.
+
+    Args:
+        n_items: catalogue size (output classes).
+        hidden: width of the item vectors.
+        batch_size: sequences per optimiser step over all ranks.
+        positions: scored positions per sequence (BERT4Rec: the masked ones).
+        world_size: ranks sharing the batch.
+        n_negatives: ``None`` for a full softmax, else negatives per position (sampled softmax).
+        bytes_per_value: 4 for float32, 2 for float16/bfloat16.
+
+    Returns:
+        ``{"parameters": ..., "logits": ..., "total": ...}`` in bytes.
+
+    Raises:
+        ValueError: a size is not a positive integer, or ``batch_size`` does not split over ``world_size``.
+    """
+    sizes = {"n_items": n_items, "hidden": hidden, "batch_size": batch_size, "positions": positions,
+             "world_size": world_size, "bytes_per_value": bytes_per_value}  # fmt: skip
+    if n_negatives is not None:
+        sizes["n_negatives"] = n_negatives
+    for name, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}={value!r}; expected a positive integer")
+    if batch_size % world_size:
+        raise ValueError(f"batch_size={batch_size} does not split evenly over world_size={world_size}")
+    scored = n_items if n_negatives is None else 1 + n_negatives
+    parameters = 4 * n_items * (hidden + 1) * bytes_per_value
+    logits = 2 * (batch_size // world_size) * positions * scored * bytes_per_value
+    return {"parameters": parameters, "logits": logits, "total": parameters + logits}

@@ -177,3 +177,19 @@ def test_train_loop_checkpoints_the_kept_weights(tmp_path):
     assert history.train_loss[-1] < history.train_loss[0]
     saved = weights(tmp_path / "ckpt" / "model.pt")
     assert torch.equal(saved["weight"], model.weight.detach()) and torch.equal(saved["bias"], model.bias.detach())
+
+
+def test_output_layer_memory_by_hand():
+    # ML-100K's 1,682 items, 64-wide vectors, 64 sequences of 10 masked positions, float32
+    m = D.output_layer_memory(1682, 64, 64, 10)
+    assert m["parameters"] == 4 * 1682 * 65 * 4 == 1_749_280  # weights + bias, gradient, Adam's 2 moments
+    assert m["logits"] == 2 * 64 * 10 * 1682 * 4 == 8_611_840  # logits and their gradient
+    assert m["total"] == m["parameters"] + m["logits"]
+    split = D.output_layer_memory(1682, 64, 64, 10, world_size=2)
+    assert split["parameters"] == m["parameters"] and split["logits"] == m["logits"] // 2  # DDP copies the table
+    assert D.output_layer_memory(1682, 64, 64, 10, n_negatives=64)["logits"] == 2 * 64 * 10 * 65 * 4
+    assert D.output_layer_memory(1682, 64, 64, 10, bytes_per_value=2)["total"] == m["total"] // 2
+    with pytest.raises(ValueError, match="n_items=0"):
+        D.output_layer_memory(0, 64, 64, 10)
+    with pytest.raises(ValueError, match="batch_size=63 does not split evenly over world_size=2"):
+        D.output_layer_memory(1682, 64, 63, 10, world_size=2)
