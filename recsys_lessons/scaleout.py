@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from .distributed import distributed, sharded_batches, wrap_model
 from .storage import atomic_file
 from .train import cpu_threads, set_seed, train_loop
 
-__all__ = ["NeuralRun", "main", "neural_runs", "rating_tensors", "train_ratings"]
+__all__ = ["NeuralRun", "launch", "main", "neural_runs", "rating_tensors", "train_command", "train_ratings"]
 
 
 def rating_tensors(ratings: int | None = None, seed: int = 0) -> tuple[torch.utils.data.TensorDataset, int, int]:
@@ -116,6 +118,43 @@ def train_ratings(args: argparse.Namespace) -> int:
             flush=True,
         )
     return 0
+
+
+def train_command(
+    out: str | os.PathLike[str],
+    *,
+    nproc: int | None = None,
+    epochs: int = 2,
+    global_batch_size: int = 1024,
+    ratings: int | None = None,
+    seed: int = 42,
+) -> list[str]:
+    """The argv of a ``train`` run: torchrun with ``nproc`` local ranks, or one plain process.
+
+    ``python -m torch.distributed.run`` is the ``torchrun`` script without relying on ``PATH``;
+    ``--standalone`` runs the rendezvous on this machine on a free port.
+    """
+    launcher = [] if nproc is None else ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    train = ["-m", "recsys_lessons.scaleout", "train", "--out", os.fspath(out), "--epochs", str(epochs),
+             "--global-batch-size", str(global_batch_size), "--seed", str(seed)]  # fmt: skip
+    if ratings is not None:
+        train += ["--ratings", str(ratings)]
+    return [sys.executable, *launcher, *train]
+
+
+def launch(argv: Sequence[str], timeout: float = 600.0) -> str:
+    """Run a :func:`train_command` (one math thread per process) and return what it printed.
+
+    Raises:
+        RuntimeError: the run failed; the message holds the end of its output.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # two processes on two cores
+    done = subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603 - an argv list, no shell
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+        raise RuntimeError(f"{' '.join(argv)} exited with {done.returncode}:\n{tail}")
+    return done.stdout
 
 
 @dataclass(frozen=True)

@@ -9,35 +9,23 @@ with the same global batch.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from recsys_lessons import distributed as D
+from recsys_lessons.scaleout import launch, train_command
 from recsys_lessons.train import train_loop
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def ctx(rank: int, world_size: int) -> D.DistContext:
     return D.DistContext(rank=rank, local_rank=rank, world_size=world_size, device=torch.device("cpu"), backend=None)
 
 
-def run_training(out: Path, nproc: int | None) -> subprocess.CompletedProcess:
+def run_training(out: Path, nproc: int | None) -> str:
     """One ``scaleout train`` run: a plain process (``nproc=None``) or torchrun with ``nproc`` ranks."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    train = ["-m", "recsys_lessons.scaleout", "train", "--out", str(out), "--ratings", "20000",
-             "--epochs", "2", "--global-batch-size", "500", "--seed", "7"]  # fmt: skip
-    launcher = [] if nproc is None else ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    argv = [sys.executable, *launcher, *train]
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)  # noqa: S603 - a fixed argv of this interpreter
-    assert done.returncode == 0, f"{' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}"
-    return done
+    return launch(train_command(out, nproc=nproc, ratings=20000, epochs=2, global_batch_size=500, seed=7))
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -47,7 +35,8 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.data
 @pytest.mark.slow
 def test_two_torchrun_ranks_end_equal_to_each_other_and_to_one_process(tmp_path):
-    run_training(tmp_path / "two", nproc=2)
+    printed = run_training(tmp_path / "two", nproc=2)
+    assert "rank 0/2 (gloo, cpu)" in printed and "rank 1/2 (gloo, cpu)" in printed
     run_training(tmp_path / "one", nproc=None)
     r0, r1 = weights(tmp_path / "two" / "weights-rank0.pt"), weights(tmp_path / "two" / "weights-rank1.pt")
     one = weights(tmp_path / "one" / "weights-rank0.pt")
@@ -193,3 +182,11 @@ def test_output_layer_memory_by_hand():
         D.output_layer_memory(0, 64, 64, 10)
     with pytest.raises(ValueError, match="batch_size=63 does not split evenly over world_size=2"):
         D.output_layer_memory(1682, 64, 63, 10, world_size=2)
+
+
+@pytest.mark.data
+def test_a_failing_run_raises_with_its_output(tmp_path):
+    argv = train_command(tmp_path, global_batch_size=3, ratings=10)
+    argv[argv.index("--epochs") + 1] = "0"  # train_loop refuses epochs < 1
+    with pytest.raises(RuntimeError, match=r"exited with 1:[\s\S]*epochs=0"):
+        launch(argv)
