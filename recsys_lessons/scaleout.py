@@ -112,11 +112,12 @@ def train_ratings(args: argparse.Namespace) -> int:
         with atomic_file(out / f"history-rank{ctx.rank}.json", "the rank's history") as tmp:
             tmp.write_text(json.dumps(summary, indent=1))
         losses = ", ".join(f"{x:.4f}" for x in history.train_loss)
-        print(
+        line = (
             f"rank {ctx.rank}/{ctx.world_size} ({ctx.backend or 'no process group'}, {ctx.device}): "
-            f"per-rank batch {summary['per_rank_batch_size']}, epoch losses [{losses}]",
-            flush=True,
+            f"per-rank batch {summary['per_rank_batch_size']}, epoch losses [{losses}]\n"
         )
+        sys.stdout.write(line)  # one write: the ranks share torchrun's stdout, and lines must not interleave
+        sys.stdout.flush()
     return 0
 
 
