@@ -9,8 +9,10 @@ encoder as an argument. Nothing here downloads weights unless the caller names a
 :func:`load_encoder` wraps tokenizer + model + device in an :class:`Encoder`;
 :func:`embed_items` turns item texts (or any sentences) into unit-length vectors by mean pooling
 the last hidden states over real tokens, and caches the result in ``data/embeddings/`` under a key
-made of the model's fingerprint and a hash of the texts, so a changed text or model never reads a
-stale file.
+made of the model's fingerprint, the encoding scheme and a hash of the texts, so a changed text or
+model never reads a stale file. Each distinct text is encoded once, in unpadded batches of one token
+length taken in a fixed order, so equal texts get bit-identical vectors and a re-run, fresh or from
+the cache, gives the same bits.
 """
 
 from __future__ import annotations
@@ -105,7 +107,10 @@ def resolve_model(name_or_path: str | os.PathLike | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 # The encoder
 
-POOLING = "mean-l2-v1"  # part of the cache key: change it if the pooling below ever changes
+# Part of the cache key: change it whenever the pooling or the batching of Encoder.encode changes
+# what bits come out, so no file written the old way is read back. v2: each distinct text once, in
+# batches of one token length (v1 padded mixed lengths, giving equal texts vectors ~1e-7 apart).
+POOLING = "mean-l2-v2-distinct-unpadded"
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -153,16 +158,22 @@ class Encoder:
     def encode(self, texts: Sequence[str], batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` without any cache (mean pooling, L2 normalisation).
 
-        Texts are processed in order of token length so each batch pads little; the rows of the
-        result are in the order of ``texts`` whatever the processing order.
+        Each distinct text is encoded once and its vector copied to every position that holds it,
+        so equal texts get bit-identical vectors and a ranking over them has exact ties (which the
+        ranking primitive breaks by index) instead of ties broken by rounding noise. Batches hold
+        texts of one token length only, so nothing is padded: padding changes the floating-point
+        path of the forward pass, and with it a text's vector by about 1e-7 depending on which
+        texts shared its batch. The batch order is fixed by the texts alone (by token length, then
+        alphabetically), so the same texts give the same bits on every run, whatever their order
+        in ``texts``.
 
         Args:
             texts: the sentences (a list of str).
             batch_size: texts per forward pass (>= 1).
-            progress: show a tqdm bar.
+            progress: show a tqdm bar (it counts distinct texts).
 
         Returns:
-            float32 array ``(len(texts), dim)`` of unit vectors.
+            float32 array ``(len(texts), dim)`` of unit vectors, rows in the order of ``texts``.
 
         Raises:
             ValueError: ``batch_size`` < 1.
@@ -174,29 +185,34 @@ class Encoder:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r}; expected a positive integer")
         texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
-        lengths = [len(ids) for ids in self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]]
-        order = np.argsort(lengths, kind="stable")  # short texts together: less padding per batch
+            return np.zeros((0, self.dim), dtype=np.float32)
+        distinct = sorted(set(texts))
+        row_of = {text: row for row, text in enumerate(distinct)}
+        inverse = np.fromiter((row_of[t] for t in texts), dtype=np.int64, count=len(texts))  # (n_texts,)
+        ids = self.tokenizer(distinct, truncation=True, max_length=self.max_length)["input_ids"]
+        lengths = np.array([len(i) for i in ids])
+        vectors = np.zeros((len(distinct), self.dim), dtype=np.float32)  # (n_distinct, dim)
         self.model.eval()
-        bar = tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress)
+        bar = tqdm(total=len(distinct), desc="embedding", unit="text", disable=not progress)
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                batch = to_device(dict(batch), self.device)
-                hidden = self.model(**batch).last_hidden_state  # (batch, seq, dim)
-                out[idx] = mean_pool(hidden, batch["attention_mask"]).cpu().numpy()  # (batch, dim)
-                bar.update(len(idx))
+            for length in np.unique(lengths):  # ascending; distinct is sorted, so rows are too
+                rows = np.flatnonzero(lengths == length)
+                for start in range(0, len(rows), batch_size):
+                    idx = rows[start : start + batch_size]
+                    batch = self.tokenizer(
+                        [distinct[i] for i in idx],
+                        padding=False,  # one token length per batch: nothing to pad
+                        truncation=True,
+                        max_length=self.max_length,
+                        return_tensors="pt",
+                    )
+                    batch = to_device(dict(batch), self.device)
+                    hidden = self.model(**batch).last_hidden_state  # (batch, length, dim)
+                    vectors[idx] = mean_pool(hidden, batch["attention_mask"]).cpu().numpy()  # (batch, dim)
+                    bar.update(len(idx))
         bar.close()
-        return out
+        return vectors[inverse]  # (n_texts, dim): a copy per position, equal texts bit-identical
 
     def __repr__(self) -> str:
         return f"Encoder({self.name!r}, dim={self.dim}, device={self.device}, max_length={self.max_length})"

@@ -60,6 +60,36 @@ def test_rows_follow_input_order_whatever_the_batching(encoder):
     one_by_one = encoder.encode(TEXTS, batch_size=1)
     np.testing.assert_allclose(reversed_, ref, atol=1e-5)
     np.testing.assert_allclose(one_by_one, ref, atol=1e-5)
+    # The batches depend on the set of texts, not their order: a shuffled input gives the same bits.
+    np.testing.assert_array_equal(encoder.encode(TEXTS[::-1], batch_size=64)[::-1], ref)
+
+
+def test_identical_texts_get_bit_identical_embeddings(encoder):
+    # Lesson 02's genres-only texts: many movies share one text. Before each distinct text was
+    # encoded once, the copies sat in batches padded to different lengths and came out ~1e-7
+    # apart, so their tie order (and a printed recall) changed from run to run.
+    genre = "Genres: Comedy, Romance."
+    texts = [genre, TEXTS[4], "Genres: Drama.", genre, TEXTS[0], genre, "Genres: Drama."]
+    emb = encoder.encode(texts, batch_size=2)
+    for a, b in [(0, 3), (0, 5), (2, 6)]:
+        assert emb[a].tobytes() == emb[b].tobytes()
+    assert not np.array_equal(emb[0], emb[2])  # different texts still differ
+    # The same vector as when the text is embedded on its own among other texts.
+    np.testing.assert_array_equal(encoder.encode([genre, TEXTS[1]], batch_size=2)[0], emb[0])
+
+
+def test_no_padding_the_batches_hold_one_token_length(encoder, monkeypatch):
+    seen = []
+    real = encoder.model.forward
+
+    def spy(**batch):
+        seen.append(batch["attention_mask"])
+        return real(**batch)
+
+    monkeypatch.setattr(encoder.model, "forward", spy)
+    encoder.encode(TEXTS + TEXTS[:2], batch_size=2)
+    assert all(bool(mask.all()) for mask in seen)  # every token real: nothing was padded
+    assert sum(len(mask) for mask in seen) == len(TEXTS)  # each distinct text went through once
 
 
 def test_embedding_equals_an_unpadded_forward_pass_by_hand(encoder):
@@ -184,6 +214,29 @@ def test_changed_text_or_model_misses_the_cache(encoder, tmp_path, monkeypatch):
     assert T.embedding_cache_path(TEXTS, shorter, tmp_path) != T.embedding_cache_path(TEXTS, encoder, tmp_path)
     # Concatenation ambiguity: the same characters split differently are different texts.
     assert T.embedding_cache_path(["ab", "c"], encoder, tmp_path) != T.embedding_cache_path(["a", "bc"], encoder, tmp_path)
+
+
+def test_cached_and_fresh_embeddings_agree_bit_for_bit(encoder, tmp_path, monkeypatch):
+    texts = TEXTS + [TEXTS[1], "Genres: Drama.", TEXTS[1]]
+    fresh = T.embed_items(texts, encoder, cache=False)
+    written = T.embed_items(texts, encoder, cache_dir=tmp_path, progress=False)  # computed, then cached
+    counter = _Counter(monkeypatch)
+    read_back = T.embed_items(texts, encoder, cache_dir=tmp_path, progress=False)
+    assert counter.calls == 0  # really from the file
+    assert fresh.tobytes() == written.tobytes() == read_back.tobytes()
+    assert read_back[1].tobytes() == read_back[5].tobytes() == read_back[7].tobytes()
+
+
+def test_a_file_from_the_padded_encoding_is_not_read(encoder, tmp_path, monkeypatch):
+    # A cache written before v2 (mixed-length padded batches) holds other bits: it must not be used.
+    monkeypatch.setattr(T, "POOLING", "mean-l2-v1")
+    old_path = T.embedding_cache_path(TEXTS, encoder, tmp_path)
+    stale = np.full((len(TEXTS), encoder.dim), encoder.dim**-0.5, dtype=np.float32)
+    T._write_cache(old_path, stale, T._cache_key(TEXTS, encoder), encoder.name)
+    monkeypatch.undo()
+    assert T.embedding_cache_path(TEXTS, encoder, tmp_path) != old_path
+    got = T.embed_items(TEXTS, encoder, cache_dir=tmp_path, progress=False)
+    assert got.tobytes() == encoder.encode(TEXTS).tobytes()
 
 
 def test_cache_off_never_touches_disk(encoder, tmp_path):
