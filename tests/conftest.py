@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny hand-made dataset and the real ML-100K (fetched by `make data`)."""
+"""Shared fixtures: a tiny hand-made dataset, the real ML-100K (fetched by `make data`), test doubles."""
 
 from __future__ import annotations
 
@@ -35,6 +35,27 @@ def tiny() -> Interactions:
     )
     items["text"] = [f"{t} ({y}). Genres: {', '.join(g)}." for t, y, g in zip(items.title, items.year, items.genres)]
     return Interactions.from_dataset(Dataset("tiny", ratings, items, None, "test"))
+
+
+class FixedScores:
+    """A 'model' whose scores are given: the tests know exactly what the evaluator ranks.
+
+    Only ``score(users)`` (and a ``name``), no ``fit``: anything with that duck type can be evaluated.
+    """
+
+    name = "fixed"
+
+    def __init__(self, scores) -> None:
+        self.scores = np.asarray(scores, dtype=np.float32)  # (n_users, n_items)
+
+    def score(self, users) -> np.ndarray:
+        return self.scores[users]
+
+
+@pytest.fixture
+def fixed_scores() -> type[FixedScores]:
+    """``fixed_scores(matrix)`` makes a model whose ``score(users)`` returns ``matrix[users]``."""
+    return FixedScores
 
 
 @pytest.fixture(scope="session")

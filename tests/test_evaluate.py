@@ -13,18 +13,6 @@ from recsys_lessons.evaluation import compare, evaluate, evaluate_by_segment, pa
 from recsys_lessons.models import NotFittedError, Popularity, RandomRecommender
 
 
-class FixedScores:
-    """A 'model' whose scores are given: lets tests pin exactly what the evaluator sees."""
-
-    name = "fixed"
-
-    def __init__(self, scores):
-        self.scores = np.asarray(scores, dtype=np.float32)
-
-    def score(self, users):
-        return self.scores[users]
-
-
 def test_top_k_masks_and_breaks_ties_by_index():
     scores = np.array([[0.5, 0.9, 0.9, 0.1], [1.0, 1.0, 1.0, 1.0]])
     assert top_k(scores, 2).tolist() == [[1, 2], [0, 1]]
@@ -38,20 +26,20 @@ def test_top_k_masks_and_breaks_ties_by_index():
         top_k(scores, 1, sp.csr_matrix((3, 4)))
 
 
-def test_evaluate_matches_hand_computation(tiny):
+def test_evaluate_matches_hand_computation(tiny, fixed_scores):
     # train: everything but user 1's item 3 and user 3's item 4 (test)
     test_mask = ((tiny.frame.user_id == 1) & (tiny.frame.item_id == 3)) | ((tiny.frame.user_id == 3) & (tiny.frame.item_id == 4))
     train, test = tiny.subset(~test_mask.to_numpy()), tiny.subset(test_mask.to_numpy())
     # user 0 (id 1) trains on items 0,1 -> masked; best unseen by score: 4 (0.8), 2 (0.7)
     scores = np.array([[9, 9, 0.7, 0.1, 0.8]] * 4)
-    res = evaluate(FixedScores(scores), train, test, k=2, metrics=["precision", "recall", "hit_rate"])
+    res = evaluate(fixed_scores(scores), train, test, k=2, metrics=["precision", "recall", "hit_rate"])
     # user idx 0: top-2 = [4, 2], relevant {2} -> P=1/2, R=1; user idx 2 (id 3) trained on 1,2: top-2 = [0, 4], relevant {3} -> 0
     assert res["precision@2"] == pytest.approx((0.5 + 0.0) / 2)
     assert res["recall@2"] == pytest.approx((1.0 + 0.0) / 2)
     assert res["hit_rate@2"] == pytest.approx(0.5)
-    per = evaluate(FixedScores(scores), train, test, k=2, metrics=["recall"], per_user=True)
+    per = evaluate(fixed_scores(scores), train, test, k=2, metrics=["recall"], per_user=True)
     assert per.index.tolist() == [0, 2] and per["recall@2"].tolist() == [1.0, 0.0]
-    unmasked = evaluate(FixedScores(scores), train, test, k=2, metrics=["recall"], exclude_seen=False)
+    unmasked = evaluate(fixed_scores(scores), train, test, k=2, metrics=["recall"], exclude_seen=False)
     assert unmasked["recall@2"] == 0.0  # the seen items 0 and 1 crowd the list out
 
 
@@ -105,7 +93,7 @@ def test_beyond_accuracy_and_segments(ml100k_split):
 
 
 @pytest.mark.data
-def test_evaluate_bad_inputs(tiny, ml100k_split):
+def test_evaluate_bad_inputs(tiny, ml100k_split, fixed_scores):
     train, test = split_stratified(tiny, 0.5, by="user", seed=0)
     model = Popularity().fit(train)
     with pytest.raises(KeyError, match="unknown metrics"):
@@ -117,7 +105,7 @@ def test_evaluate_bad_inputs(tiny, ml100k_split):
     with pytest.raises(ValueError, match="k=0"):
         evaluate(model, train, test, k=0)
     with pytest.raises(ValueError, match="NaN in the scores"):
-        evaluate(FixedScores(np.full(train.shape, np.nan)), train, test, k=1)
+        evaluate(fixed_scores(np.full(train.shape, np.nan)), train, test, k=1)
     rnd = RandomRecommender(1).fit(train)
     table = compare({"pop": model, "random": rnd}, train, test, k=2)
     assert list(table.index) == ["pop", "random"]

@@ -24,18 +24,6 @@ from recsys_lessons.evaluation.popularity import (
 )
 
 
-class FixedScores:
-    """A 'model' with given scores, so the tests know exactly what is ranked."""
-
-    name = "fixed"
-
-    def __init__(self, scores):
-        self.scores = np.asarray(scores, dtype=np.float32)
-
-    def score(self, users):
-        return self.scores[users]
-
-
 def _frame(pairs):
     return pd.DataFrame({"user_id": [u for u, _ in pairs], "item_id": [i for _, i in pairs],
                          "rating": np.ones(len(pairs), np.float32), "timestamp": np.arange(len(pairs))})
@@ -82,11 +70,11 @@ def test_gini_from_lorenz_equals_metrics_gini_exposure():
         exposure_counts(ranked, 10)
 
 
-def test_accuracy_by_popularity_by_hand(small):
+def test_accuracy_by_popularity_by_hand(small, fixed_scores):
     train, test = small
     # Unseen items per user after masking: u0 ranks 2, 5, 3, 4; u1 ranks 1, 3, 5; u2 ranks 4, 5, 2.
     scores = np.array([[0, 0, 9, 7, 6, 8], [0, 9, 0, 8, 0, 7], [0, 0, 7, 0, 9, 8]], dtype=float)
-    out = accuracy_by_popularity(FixedScores(scores), train, test, k=2, share=0.5, metrics=("recall",))
+    out = accuracy_by_popularity(fixed_scores(scores), train, test, k=2, share=0.5, metrics=("recall",))
     assert out.index.tolist() == ["head", "tail"]
     # head test items: only (1, 1), ranked first by u1 -> recall 1 for the single head user.
     assert out.loc["head", "recall@2"] == pytest.approx(1.0)
@@ -94,19 +82,19 @@ def test_accuracy_by_popularity_by_hand(small):
     # tail: u0 {2, 5} both in top-2 [2, 5] -> 1; u1 {3}: top-2 [1, 3] -> 1; u2 {4}: top-2 [4, 5] -> 1.
     assert out.loc["tail", "recall@2"] == pytest.approx(1.0)
     worse = np.array([[0, 0, 1, 7, 6, 8], [0, 9, 0, 1, 0, 7], [0, 0, 7, 0, 1, 8]], dtype=float)
-    out = accuracy_by_popularity(FixedScores(worse), train, test, k=2, share=0.5, metrics=("recall",))
+    out = accuracy_by_popularity(fixed_scores(worse), train, test, k=2, share=0.5, metrics=("recall",))
     # u0 top-2 [5, 3] -> 1/2; u1 [1, 5] -> 0; u2 [5, 2] -> 0  => mean 1/6
     assert out.loc["tail", "recall@2"] == pytest.approx(1 / 6)
-    per_user = tail_recall(FixedScores(worse), train, test, k=2, share=0.5)
+    per_user = tail_recall(fixed_scores(worse), train, test, k=2, share=0.5)
     assert per_user.index.tolist() == [0, 1, 2]
     np.testing.assert_allclose(per_user.to_numpy(), [0.5, 0.0, 0.0])
 
 
-def test_tail_recall_needs_tail_items(small):
+def test_tail_recall_needs_tail_items(small, fixed_scores):
     train, test = small
     head_only = test.subset(test.frame["item_idx"].to_numpy() == 1)
     with pytest.raises(ValueError, match="no test interaction is with a tail item"):
-        tail_recall(FixedScores(np.zeros((3, 6))), train, head_only, share=0.5)
+        tail_recall(fixed_scores(np.zeros((3, 6))), train, head_only, share=0.5)
 
 
 def test_mainstreamness_and_groups_by_hand(small):
@@ -131,20 +119,20 @@ def test_activity_groups_name_their_ranges(small):
         activity_groups(train, 3, labels=("a", "b"))
 
 
-def test_accuracy_by_user_group_averages_within_groups(small):
+def test_accuracy_by_user_group_averages_within_groups(small, fixed_scores):
     train, test = small
     worse = np.array([[0, 0, 1, 7, 6, 8], [0, 9, 0, 1, 0, 7], [0, 0, 7, 0, 1, 8]], dtype=float)
     groups = np.array(["a", "b", "b"])
-    out = accuracy_by_user_group(FixedScores(worse), train, test, groups, k=2, metrics=("recall",))
+    out = accuracy_by_user_group(fixed_scores(worse), train, test, groups, k=2, metrics=("recall",))
     # u0: {2, 5} vs [5, 3] -> 1/2; u1: {1, 3} vs [1, 5] -> 1/2; u2: {4} vs [5, 2] -> 0
     assert out.loc["a", "recall@2"] == pytest.approx(0.5)
     assert out.loc["b", "recall@2"] == pytest.approx(0.25)
     assert out.loc["b", "users"] == 2
 
 
-def test_popularity_report_matches_evaluate_and_metrics(small):
+def test_popularity_report_matches_evaluate_and_metrics(small, fixed_scores):
     train, test = small
-    model = FixedScores(np.array([[0, 0, 9, 7, 6, 8], [0, 9, 0, 8, 0, 7], [0, 0, 7, 0, 9, 8]], dtype=float))
+    model = fixed_scores(np.array([[0, 0, 9, 7, 6, 8], [0, 9, 0, 8, 0, 7], [0, 0, 7, 0, 9, 8]], dtype=float))
     features = np.eye(6)[:, :3]
     out = popularity_report({"m": model}, train, test, k=2, item_features=features, head_share=0.5)
     ref = evaluate(model, train, test, 2, metrics=("ndcg", "coverage", "gini", "aplt"), head_share=0.5)
