@@ -54,11 +54,11 @@ WORKDIR ?= my-notebooks
 LAB_ARGS = $(if $(PORT),--port=$(PORT)) $(if $(IP),--ip=$(IP)) $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
 	$(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_ARGS)
 lab: data
-	$(BIN)/python scripts/workspace.py fill --target $(WORKDIR)
+	$(BIN)/python -m recsys_lessons.classroom.workspace fill --target $(WORKDIR)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKDIR) $(LAB_ARGS)
 
 restore: install
-	$(BIN)/python scripts/workspace.py restore "$(LESSON)" --target $(WORKDIR)
+	$(BIN)/python -m recsys_lessons.classroom.workspace restore "$(LESSON)" --target $(WORKDIR)
 
 # The CI budget shrinks epochs and samples; every code path still runs. Two pytest workers share
 # the cores, so each gets one math thread: two threads each oversubscribe the CPU and small torch
@@ -97,11 +97,11 @@ browser: data
 # make test must leave the checkout as it found it: on a clean clone, `git status --porcelain` stays
 # empty (no notebook saved over, no stray output outside the git-ignored build/ and $(WORKDIR)/).
 tree-snapshot:
-	@mkdir -p build && rm -f build/tree-before.json && git status >/dev/null 2>&1 && $(PYTHON) scripts/tree_state.py snapshot build/tree-before.json \
+	@mkdir -p build && rm -f build/tree-before.json && git status >/dev/null 2>&1 && $(PYTHON) -m recsys_lessons.classroom.tree_state snapshot build/tree-before.json \
 		|| echo "not a git checkout: make test will not check the tree"
 
 test: tree-snapshot lint unit nbval browser
-	@if [ -f build/tree-before.json ]; then $(PYTHON) scripts/tree_state.py check build/tree-before.json; fi
+	@if [ -f build/tree-before.json ]; then $(PYTHON) -m recsys_lessons.classroom.tree_state check build/tree-before.json; fi
 
 # nbconvert saves each widget's final state in the notebook's metadata, which JupyterLab renders
 # unrun only in a trusted notebook: trust the executed copies here (make lab trusts the learner's).

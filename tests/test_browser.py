@@ -1,6 +1,6 @@
 """The lessons in a real JupyterLab, driven by a real Chromium (``make browser``; part of ``make test``).
 
-A scratch copy of the notebooks (made by ``scripts/workspace.py fill``, as ``make lab`` does) is
+A scratch copy of the notebooks (made by ``classroom.workspace.fill``, as ``make lab`` does) is
 served by JupyterLab on 127.0.0.1 with a random free port and token, in the CI budget. Chromium
 (``/usr/bin/chromium``, started by this test and driven by Playwright over the DevTools protocol)
 opens every lesson of :data:`LESSONS`, each in its own JupyterLab workspace, and runs all cells;
@@ -42,7 +42,7 @@ from pathlib import Path
 import pytest
 
 from recsys_lessons.widgets.base import css_name
-from scripts import workspace
+from recsys_lessons.classroom import workspace
 
 pytestmark = pytest.mark.browser
 

@@ -1,8 +1,9 @@
-"""The Colab header of every lesson (badge + Colab-only set-up cell) and the script that writes it."""
+"""The Colab header of every lesson (badge + Colab-only set-up cell) and the module that writes it."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,11 +13,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scripts import notebook_header as header
+from recsys_lessons.classroom import notebook_header as header
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-REPOSITORY = header.repository_url()
+REPOSITORY = header.repository_url(ROOT / "pyproject.toml")
 
 
 def _setup_cell(nb) -> nbformat.NotebookNode:
@@ -37,10 +38,8 @@ def _run(source: str, monkeypatch, on_colab: bool, checkout_exists: bool = False
     monkeypatch.setattr(subprocess, "run", fake_run)
     if on_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-        real_isdir = header.os.path.isdir
-        monkeypatch.setattr(
-            header.os.path, "isdir", lambda p: checkout_exists if p == header.COLAB_CHECKOUT else real_isdir(p)
-        )
+        real_isdir = os.path.isdir
+        monkeypatch.setattr(os.path, "isdir", lambda p: checkout_exists if p == header.COLAB_CHECKOUT else real_isdir(p))
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     exec(compile(source, "<colab-setup>", "exec"), {"__name__": "__main__"})
@@ -149,10 +148,12 @@ def test_bad_inputs(checkout, tmp_path):
 
 
 def test_command_line_default_is_every_numbered_lesson(monkeypatch, checkout, capsys):
-    monkeypatch.setattr(header, "ROOT", checkout)
+    monkeypatch.chdir(checkout)  # run from the checkout's top level, as the Makefile and README say
     shutil.copy(ROOT / "pyproject.toml", checkout / "pyproject.toml")
-    monkeypatch.setattr(header, "repository_url", lambda: REPOSITORY)
     assert header.main([]) == 0
     out = capsys.readouterr().out
     assert out.count("updated: ") == len(LESSONS)
     assert header.main([]) == 0 and capsys.readouterr().out.count("up to date: ") == len(LESSONS)
+    monkeypatch.chdir(checkout / "notebooks")  # not the top level: no pyproject.toml here
+    assert header.main([]) == 2
+    assert "run from the checkout's top level" in capsys.readouterr().err

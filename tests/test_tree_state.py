@@ -1,13 +1,16 @@
-"""`make test` ends by checking it left the git checkout as it found it (scripts/tree_state.py)."""
+"""`make test` ends by checking it left the git checkout as it found it (classroom.tree_state)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from scripts import tree_state
+from recsys_lessons.classroom import tree_state
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,4 +74,13 @@ def test_make_test_runs_the_check_last():
     steps = test_rule.split(":", 1)[1].split()
     assert steps[0] == "tree-snapshot" and steps[-1] == "browser" and {"unit", "nbval"} <= set(steps)
     recipe = make.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "scripts/tree_state.py check" in recipe
+    assert "-m recsys_lessons.classroom.tree_state check" in recipe
+
+
+def test_runs_on_the_standard_library_alone(repo):
+    """`make test` takes the snapshot before anything is installed: no site-packages (python -S)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the checkout, as `python -m` from its top level sees it
+    cmd = [sys.executable, "-S", "-m", "recsys_lessons.classroom.tree_state", "snapshot", "build/before.json"]
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((repo / "build" / "before.json").read_text()) == {}  # a clean tree

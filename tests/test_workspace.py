@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.sign import NotebookNotary
 
-from scripts import workspace
+from recsys_lessons.classroom import workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 

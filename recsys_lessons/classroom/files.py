@@ -13,12 +13,12 @@ def write_text_atomic(text: str, path: Path) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
 
     Args:
-        text: the content (UTF-8).
+        text: the content (UTF-8, written as given: no newline translation).
         path: the target; its folder must exist.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

@@ -7,10 +7,13 @@ end"; on a developer's checkout with uncommitted work it still catches a file th
 (a notebook saved over, a stray output), without failing on the developer's own edits.
 Nothing is ignored beyond ``.gitignore``: the working folder and ``build/`` must be listed there.
 
+It needs only the standard library (``make test`` takes the snapshot before anything is installed),
+so any Python 3.10+ runs it from the checkout's top level.
+
 Usage::
 
-    python scripts/tree_state.py snapshot build/tree-before.json
-    python scripts/tree_state.py check build/tree-before.json
+    python -m recsys_lessons.classroom.tree_state snapshot build/tree-before.json
+    python -m recsys_lessons.classroom.tree_state check build/tree-before.json
 """
 
 from __future__ import annotations
@@ -70,7 +73,9 @@ def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring); returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python scripts/tree_state.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys_lessons.classroom.tree_state", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("command", choices=["snapshot", "check"])
     parser.add_argument("record", type=Path, help="the JSON file the snapshot is kept in")
     args = parser.parse_args(argv)

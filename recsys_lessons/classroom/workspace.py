@@ -12,22 +12,22 @@ is trusted, and these copies come from the checkout the learner chose to run.
 
 Usage::
 
-    python scripts/workspace.py fill [--source notebooks] [--target my-notebooks]
-    python scripts/workspace.py restore [--source notebooks] [--target my-notebooks] 01
+    python -m recsys_lessons.classroom.workspace fill [--source notebooks] [--target my-notebooks]
+    python -m recsys_lessons.classroom.workspace restore [--source notebooks] [--target my-notebooks] 01
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbformat.sign import NotebookNotary
+
+from .files import write_text_atomic
 
 __all__ = ["fill", "find_lesson", "main", "make_notary", "restore"]
 
@@ -38,19 +38,15 @@ ASIDE = ".replaced"
 
 
 def _copy(src: Path, dst: Path, notary: NotebookNotary | None) -> None:
-    """Write ``src`` to ``dst`` atomically (a temp file then a rename); sign it when a notary is given."""
+    """Copy ``src`` to ``dst`` atomically (a temp file then a rename); sign it when a notary is given.
+
+    The signature is recorded first, so a copy that appears is trusted (a signature is keyed by the
+    notebook's content, not its path)."""
+    text = src.read_bytes().decode("utf-8")
+    if notary is not None and src.suffix == ".ipynb":
+        notary.sign(nbformat.reads(text, as_version=nbformat.NO_CONVERT))
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out)
-        shutil.copymode(src, tmp)
-        if notary is not None and src.suffix == ".ipynb":
-            notary.sign(nbformat.read(tmp, as_version=nbformat.NO_CONVERT))
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(text, dst)
 
 
 def make_notary(data_dir: str | os.PathLike | None = None) -> NotebookNotary:
@@ -150,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     folders = argparse.ArgumentParser(add_help=False)
     folders.add_argument("--source", type=Path, default=SOURCE, help=f"committed notebooks (default {SOURCE})")
     folders.add_argument("--target", type=Path, default=TARGET, help=f"working folder (default {TARGET})")
-    parser = argparse.ArgumentParser(prog="python scripts/workspace.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys_lessons.classroom.workspace", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fill", parents=[folders], help="copy the lessons the working folder does not have yet")
     r = sub.add_parser("restore", parents=[folders], help="put back the committed copy of one lesson")

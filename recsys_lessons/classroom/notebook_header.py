@@ -13,26 +13,25 @@ their outputs and the notebook's metadata stay byte for byte, and a notebook alr
 not rewritten. The repository address is read from ``[project.urls] Repository`` in
 ``pyproject.toml``, its only definition.
 
-Usage::
+Usage, from the checkout's top level (where ``pyproject.toml`` and ``notebooks/`` are)::
 
-    python scripts/notebook_header.py [notebooks/NN_x.ipynb ...]   # default: notebooks/[0-9]*.ipynb
+    python -m recsys_lessons.classroom.notebook_header [notebooks/NN_x.ipynb ...]   # default: notebooks/[0-9]*.ipynb
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import nbformat
 
+from .files import write_text_atomic
+
 __all__ = ["BADGE_TAG", "SETUP_TAG", "apply", "header_cells", "main", "repository_url"]
 
-ROOT = Path(__file__).resolve().parent.parent
 BADGE_TAG = "colab-badge"
 SETUP_TAG = "colab-setup"
 # Where the set-up cell puts the checkout on Colab (Colab's working folder is /content).
@@ -55,12 +54,17 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "recsys_lessons", "data", "ml-100k"], check=True)"""
 
 
-def repository_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
+def repository_url(pyproject: Path | None = None) -> str:
     """``[project.urls] Repository`` from ``pyproject.toml``, without a trailing slash or ``.git``.
 
+    Args:
+        pyproject: the file (default: ``pyproject.toml`` in the current folder, the checkout's top).
+
     Raises:
-        KeyError: the table or the key is missing. ValueError: not a GitHub https address.
+        FileNotFoundError: no such file. KeyError: the table or the key is missing.
+        ValueError: not a GitHub https address.
     """
+    pyproject = Path("pyproject.toml") if pyproject is None else Path(pyproject)
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the installed metadata carries the same URLs
@@ -117,7 +121,7 @@ def apply(path: Path, repository: str, root: Path | None = None) -> bool:
 
     Args:
         path: the notebook. repository: the GitHub address. root: the checkout ``path`` is in
-            (default: this script's), for the badge's link.
+            (default: the current folder), for the badge's link.
 
     Raises:
         ValueError: a tag used on more than one cell.
@@ -125,7 +129,7 @@ def apply(path: Path, repository: str, root: Path | None = None) -> bool:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-    rel = path.resolve().relative_to((ROOT if root is None else root).resolve()).as_posix()
+    rel = path.resolve().relative_to((Path.cwd() if root is None else Path(root)).resolve()).as_posix()
     badge_src, setup_src = header_cells(rel, repository)
     cells = nb.cells
     badge = _take(cells, BADGE_TAG, lambda: nbformat.v4.new_markdown_cell(id=BADGE_TAG))
@@ -141,24 +145,23 @@ def apply(path: Path, repository: str, root: Path | None = None) -> bool:
     new = nbformat.writes(nb) + "\n"
     if new == text:
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(new, path)
     return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line (see the module docstring); returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python scripts/notebook_header.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys_lessons.classroom.notebook_header", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/[0-9]*.ipynb")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    repository = repository_url()
+    paths = args.notebooks or sorted(Path("notebooks").glob("[0-9]*.ipynb"))
+    try:
+        repository = repository_url()
+    except FileNotFoundError:
+        print(f"error: no pyproject.toml in {Path.cwd()}; run from the checkout's top level", file=sys.stderr)
+        return 2
     for path in paths:
         print(f"{'updated' if apply(path, repository) else 'up to date'}: {path}")
     return 0
