@@ -32,12 +32,15 @@ from pathlib import Path
 from .storage import write_section
 
 __all__ = [
+    "BUDGETS",
+    "MAX_PEAK_GIB",
     "CellNumbers",
     "Comparison",
     "LessonRun",
     "compare_notebooks",
     "extract_numbers",
     "main",
+    "recorded_resources",
     "run_notebook",
     "write_resources",
 ]
@@ -55,6 +58,9 @@ _VOLATILE_UNIT = re.compile(
 # A table column or a printed label naming a time.
 _TIME_LABEL = re.compile(r"time|seconds|elapsed|wall|took|\(s\)|_s\b|\bsec\b|duration|peak|memory|rss", re.IGNORECASE)
 _MARK_BEGIN = "<!-- lesson-resources:begin -->"
+BUDGETS = ("full", "ci", "long")
+# The course's promise: every lesson runs on a laptop with room to spare (issue #19).
+MAX_PEAK_GIB = 4.0
 _MARK_END = "<!-- lesson-resources:end -->"
 
 
@@ -298,7 +304,7 @@ def run_notebook(notebook: Path, scratch: Path, budget: str = "full", timeout: i
         ValueError: for an unknown budget.
         FileNotFoundError: if ``notebook`` does not exist.
     """
-    if budget not in ("ci", "full", "long"):
+    if budget not in BUDGETS:
         raise ValueError(f"budget={budget!r}; expected 'ci', 'full' or 'long'")
     if not notebook.is_file():
         raise FileNotFoundError(f"no notebook at {notebook}")
@@ -334,31 +340,67 @@ def run_notebook(notebook: Path, scratch: Path, budget: str = "full", timeout: i
     return LessonRun(notebook, target, seconds, usage.ru_maxrss / 1024, code)
 
 
+def recorded_resources(results: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """The cells of the lesson-resources table already in ``results``.
+
+    Args:
+        results: the Markdown file (missing, or without the section: nothing recorded).
+
+    Returns:
+        ``{(budget, lesson): (wall time, peak memory)}`` as printed, e.g.
+        ``{("ci", "00_setup_and_data"): ("0.2 min", "0.61 GiB")}``; cells shown as ``—`` are left out.
+    """
+    text = results.read_text() if results.exists() else ""
+    if _MARK_BEGIN not in text:
+        return {}
+    section = text.split(_MARK_BEGIN, 1)[1].split(_MARK_END, 1)[0]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines() if line.startswith("|")
+    ]
+    if len(rows) < 2:
+        return {}
+    budgets = [name.split(":", 1)[0] for name in rows[0][1::2]]  # "full: wall time", "ci: wall time", ...
+    out = {}
+    for cells in rows[2:]:  # after the header and the |---| rule
+        lesson = cells[0].strip("`")
+        for j, b in enumerate(budgets):
+            seconds, memory = cells[1 + 2 * j : 3 + 2 * j]
+            if seconds != "—":
+                out[(b, lesson)] = (seconds, memory)
+    return out
+
+
 def write_resources(results: Path, runs: dict[str, list[LessonRun]]) -> None:
     """Write the per-lesson wall time and peak memory table into ``results`` (between the markers).
+
+    The new runs replace their own cells only: lessons and budgets not run this time keep the
+    values already in the table, so ``--budgets ci`` over one notebook adds its CI column without
+    erasing the full-budget measurements of the others. Budgets are columns in the order full,
+    ci, long.
 
     Args:
         results: the Markdown file (created with just this section when missing).
         runs: budget name -> the runs made in it.
     """
-    budgets = list(runs)
-    names = sorted({r.notebook.stem for rs in runs.values() for r in rs})
-    by = {(b, r.notebook.stem): r for b, rs in runs.items() for r in rs}
+    cells = recorded_resources(results)
+    for b, rs in runs.items():
+        for r in rs:
+            cells[(b, r.notebook.stem)] = (f"{r.seconds / 60:.1f} min", f"{r.peak_mib / 1024:.2f} GiB")
+    budgets = [b for b in BUDGETS if any(key[0] == b for key in cells)]
+    names = sorted({lesson for _, lesson in cells})
     header = "| lesson | " + " | ".join(f"{b}: wall time | {b}: peak memory" for b in budgets) + " |"
     rule = "|---|" + "---:|---:|" * len(budgets)
-    rows = []
-    for name in names:
-        cells = []
-        for b in budgets:
-            r = by.get((b, name))
-            cells += [f"{r.seconds / 60:.1f} min", f"{r.peak_mib / 1024:.2f} GiB"] if r else ["—", "—"]
-        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    rows = [
+        f"| `{name}` | " + " | ".join(" | ".join(cells.get((b, name), ("—", "—"))) for b in budgets) + " |"
+        for name in names
+    ]
     section = "\n".join(
         [
             "### Lessons: wall time and peak memory",
             "",
-            f"Measured by `make reproduce` on {os.cpu_count()} CPU cores ({time.strftime('%Y-%m-%d')}); "
-            "peak memory is the largest resident set of the executing process tree, kernel included.",
+            f"Measured by `make reproduce` on {os.cpu_count()} CPU cores (last run {time.strftime('%Y-%m-%d')}); "
+            "peak memory is the largest resident set of the executing process tree, kernel included. "
+            f"Every lesson must stay under {MAX_PEAK_GIB:g} GiB in every budget (`make reproduce` fails otherwise).",
             "",
             header,
             rule,
@@ -383,13 +425,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scratch", type=Path, default=Path("build/reproduce"))
     parser.add_argument("--results", type=Path, help="write wall time and peak memory into this Markdown file")
     parser.add_argument(
+        "--max-peak-gib",
+        type=float,
+        default=MAX_PEAK_GIB,
+        help=f"fail when a lesson's peak memory exceeds this (default {MAX_PEAK_GIB:g})",
+    )
+    parser.add_argument(
         "--update",
         action="store_true",
         help="after comparing, copy the fresh full-budget runs over the committed notebooks",
     )
     args = parser.parse_args(argv)
     budgets = [b.strip() for b in args.budgets.split(",") if b.strip()]
-    bad = [b for b in budgets if b not in ("ci", "full", "long")]
+    bad = [b for b in budgets if b not in BUDGETS]
     if bad or not budgets:
         parser.error(f"--budgets {args.budgets!r}: expected a comma-separated list of ci, full, long")
     notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9]*.ipynb"))
@@ -401,17 +449,20 @@ def main(argv: list[str] | None = None) -> int:
     for budget_name in budgets:
         for nb in notebooks:
             run = run_notebook(nb, args.scratch / budget_name, budget_name)
-            runs[budget_name].append(run)
             line = f"{nb.name:34} {budget_name:6} {run.seconds / 60:7.1f}m {run.peak_mib / 1024:8.2f}G"
-            if run.returncode:
+            if run.returncode:  # not recorded: a run cut short says nothing about time or memory
                 print(f"{line} {'—':>8}  execution failed (exit {run.returncode})", flush=True)
                 failed = True
                 continue
+            runs[budget_name].append(run)
+            over = run.peak_mib / 1024 > args.max_peak_gib
+            failed |= over
+            limit = f"; peak memory over the {args.max_peak_gib:g} GiB limit" if over else ""
             if budget_name != "full":
-                print(f"{line} {'—':>8}  (measured only)", flush=True)
+                print(f"{line} {'—':>8}  (measured only){limit}", flush=True)
                 continue
             result = compare_notebooks(json.loads(nb.read_text()), json.loads(run.executed.read_text()))
-            print(f"{line} {result.matched:8d}  {len(result.differences) or 'none'}", flush=True)
+            print(f"{line} {result.matched:8d}  {len(result.differences) or 'none'}{limit}", flush=True)
             for diff in result.differences:
                 print(f"    {diff}")
             failed |= not result.identical

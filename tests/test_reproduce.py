@@ -98,6 +98,62 @@ def test_write_resources_replaces_only_its_section(tmp_path):
     assert "| `01_cf` | 1.6 min | 1.50 GiB | 1.6 min | 1.50 GiB |" in text
 
 
+def test_each_budget_is_a_pair_of_columns_and_a_partial_run_keeps_the_rest(tmp_path):
+    from recsys_lessons.reproduce import LessonRun, recorded_resources
+
+    results = tmp_path / "RESULTS.md"
+
+    def run(name, seconds, mib):
+        return LessonRun(tmp_path / f"{name}.ipynb", tmp_path / "x", seconds, mib, 0)
+
+    write_resources(results, {"full": [run("00_setup", 18.0, 665.6), run("01_cf", 120.0, 942.1)]})
+    # `--budgets ci` over one small notebook: its CI cells join, nothing else is erased.
+    write_resources(results, {"ci": [run("00_setup", 6.0, 614.4)]})
+    text = results.read_text()
+    assert "| lesson | full: wall time | full: peak memory | ci: wall time | ci: peak memory |" in text
+    assert "| `00_setup` | 0.3 min | 0.65 GiB | 0.1 min | 0.60 GiB |" in text
+    assert "| `01_cf` | 2.0 min | 0.92 GiB | — | — |" in text
+    # A later full run of one lesson replaces its own cells only (full stays the first pair).
+    write_resources(results, {"ci": [run("01_cf", 30.0, 716.8)], "full": [run("01_cf", 126.0, 993.3)]})
+    assert recorded_resources(results) == {
+        ("full", "00_setup"): ("0.3 min", "0.65 GiB"),
+        ("full", "01_cf"): ("2.1 min", "0.97 GiB"),
+        ("ci", "00_setup"): ("0.1 min", "0.60 GiB"),
+        ("ci", "01_cf"): ("0.5 min", "0.70 GiB"),
+    }
+    assert recorded_resources(tmp_path / "missing.md") == {}
+
+
+def test_make_reproduce_measures_both_budgets_into_results():
+    make = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    recipe = make.split("\nreproduce:", 1)[1].split("\n\n", 1)[0]
+    assert "--budgets full,ci" in recipe and "--results benchmarks/RESULTS.md" in recipe
+
+
+def test_main_fails_over_the_memory_limit_and_records_only_finished_runs(tmp_path, monkeypatch, capsys):
+    from recsys_lessons import reproduce
+    from recsys_lessons.reproduce import LessonRun, main, recorded_resources
+
+    nbs = {}
+    for name in ("00_small", "01_big", "02_broken"):
+        nbs[name] = tmp_path / f"{name}.ipynb"
+        nbformat.write(new_notebook(cells=[new_code_cell("print(1)")]), nbs[name])
+    peaks = {"00_small": 700.0, "01_big": 4200.0, "02_broken": 100.0}
+
+    def fake_run(nb, scratch, budget="full", timeout=1800):  # no kernel: main's bookkeeping only
+        return LessonRun(nb, nb, 60.0, peaks[nb.stem], 1 if nb.stem == "02_broken" else 0)
+
+    monkeypatch.setattr(reproduce, "run_notebook", fake_run)
+    results = tmp_path / "RESULTS.md"
+    argv = [str(nbs["00_small"]), "--budgets", "ci", "--results", str(results)]
+    assert main(argv) == 0
+    assert main([str(nbs["01_big"]), "--budgets", "ci", "--results", str(results)]) == 1
+    assert "peak memory over the 4 GiB limit" in capsys.readouterr().out
+    assert main([str(nbs["02_broken"]), "--budgets", "ci", "--results", str(results)]) == 1
+    assert main([str(nbs["01_big"]), "--budgets", "ci", "--max-peak-gib", "8"]) == 0
+    assert set(recorded_resources(results)) == {("ci", "00_small"), ("ci", "01_big")}  # not the failed run
+
+
 @pytest.mark.slow
 def test_run_notebook_executes_a_copy_and_measures_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths, as `make reproduce` passes them
