@@ -171,3 +171,22 @@ def test_run_notebook_executes_a_copy_and_measures_it(tmp_path, monkeypatch):
     assert run_notebook(broken, tmp_path / "scratch", budget="ci").returncode != 0
     with pytest.raises(ValueError, match="'huge'"):
         run_notebook(nb, tmp_path / "scratch", budget="huge")
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_make_tests_run_of_lesson_00_prints_the_committed_numbers(tmp_path, monkeypatch):
+    """Evidence for #19's "two runs of make test give identical numbers", where nbval cannot give it.
+
+    nbval runs in lax mode: it fails on errors, never on a changed number. Lesson 00's numbers do
+    not depend on the budget, so its CI-budget run (the one make test makes) must print every
+    number of the committed full-budget run; two runs that both equal the committed one are equal.
+    """
+    from recsys_lessons.data import data_dir
+
+    monkeypatch.setenv("RECSYS_LESSONS_DATA", str(data_dir()))  # the scratch copy runs elsewhere
+    committed = Path(__file__).resolve().parent.parent / "notebooks" / "00_setup_and_data.ipynb"
+    run = run_notebook(committed, tmp_path, budget="ci")
+    assert run.returncode == 0
+    result = compare_notebooks(json.loads(committed.read_text()), json.loads(run.executed.read_text()))
+    assert result.differences == [] and result.matched > 100  # every table and printed count
