@@ -414,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m recsys_lessons.reproduce [notebooks…] [--budgets ci,full] …``.
 
     Runs in the ``full`` budget are compared with the committed notebooks (their outputs come from
-    that budget); runs in other budgets are only measured.
+    that budget); runs in other budgets are only measured, unless ``--twice`` runs each notebook
+    again and compares the two runs (for ``full`` too). A lesson over ``--max-peak-gib`` fails.
 
     Returns:
         0 when every notebook ran and every compared number matched, else 1.
@@ -429,6 +430,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=MAX_PEAK_GIB,
         help=f"fail when a lesson's peak memory exceeds this (default {MAX_PEAK_GIB:g})",
+    )
+    parser.add_argument(
+        "--twice",
+        action="store_true",
+        help="run every notebook a second time in each budget and compare it with the first run "
+        "(the determinism check for budgets other than full, e.g. make test's ci)",
     )
     parser.add_argument(
         "--update",
@@ -458,6 +465,18 @@ def main(argv: list[str] | None = None) -> int:
             over = run.peak_mib / 1024 > args.max_peak_gib
             failed |= over
             limit = f"; peak memory over the {args.max_peak_gib:g} GiB limit" if over else ""
+            if args.twice:
+                again = run_notebook(nb, args.scratch / f"{budget_name}-again", budget_name)
+                if again.returncode:
+                    print(f"{line} {'—':>8}  the second run failed (exit {again.returncode})", flush=True)
+                    failed = True
+                    continue
+                first, second = (json.loads(r.executed.read_text()) for r in (run, again))
+                repeat = compare_notebooks(first, second)
+                print(f"{line} {repeat.matched:8d}  {len(repeat.differences) or 'none'} (second run vs first)")
+                for diff in repeat.differences:
+                    print(f"    {diff}")
+                failed |= not repeat.identical
             if budget_name != "full":
                 print(f"{line} {'—':>8}  (measured only){limit}", flush=True)
                 continue

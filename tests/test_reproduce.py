@@ -190,3 +190,25 @@ def test_make_tests_run_of_lesson_00_prints_the_committed_numbers(tmp_path, monk
     assert run.returncode == 0
     result = compare_notebooks(json.loads(committed.read_text()), json.loads(run.executed.read_text()))
     assert result.differences == [] and result.matched > 100  # every table and printed count
+
+
+def test_twice_compares_a_second_run_with_the_first_in_any_budget(tmp_path, monkeypatch, capsys):
+    from recsys_lessons import reproduce
+    from recsys_lessons.reproduce import LessonRun, main
+
+    nb = tmp_path / "00_x.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("print(recall)")]), nb)
+    printed = iter(["0.1234", "0.1234", "0.0790", "0.0814"])  # two stable runs, then two that differ
+
+    def fake_run(notebook, scratch, budget="full", timeout=1800):
+        scratch.mkdir(parents=True, exist_ok=True)
+        out = new_output("stream", name="stdout", text=f"recall@10 {next(printed)}\n")
+        executed = scratch / notebook.name
+        nbformat.write(new_notebook(cells=[new_code_cell("print(recall)", outputs=[out])]), executed)
+        return LessonRun(notebook, executed, 1.0, 100.0, 0)
+
+    monkeypatch.setattr(reproduce, "run_notebook", fake_run)
+    assert main([str(nb), "--budgets", "ci", "--twice", "--scratch", str(tmp_path / "s")]) == 0
+    assert "none (second run vs first)" in capsys.readouterr().out
+    assert main([str(nb), "--budgets", "ci", "--twice", "--scratch", str(tmp_path / "s")]) == 1
+    assert "cell 0: 0.0790 → 0.0814" in capsys.readouterr().out
