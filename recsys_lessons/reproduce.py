@@ -473,12 +473,13 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 first, second = (json.loads(r.executed.read_text()) for r in (run, again))
                 repeat = compare_notebooks(first, second)
-                print(f"{line} {repeat.matched:8d}  {len(repeat.differences) or 'none'} (second run vs first)")
+                print(f"{line} {repeat.matched:8d}  {len(repeat.differences) or 'none'} (second run vs first){limit}")
                 for diff in repeat.differences:
                     print(f"    {diff}")
                 failed |= not repeat.identical
             if budget_name != "full":
-                print(f"{line} {'—':>8}  (measured only){limit}", flush=True)
+                if not args.twice:  # with --twice the line above said it all
+                    print(f"{line} {'—':>8}  (measured only){limit}", flush=True)
                 continue
             result = compare_notebooks(json.loads(nb.read_text()), json.loads(run.executed.read_text()))
             print(f"{line} {result.matched:8d}  {len(result.differences) or 'none'}{limit}", flush=True)
