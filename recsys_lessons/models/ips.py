@@ -22,6 +22,8 @@ weight of each positive to BPR's batches and weights the pairwise term).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -65,6 +67,7 @@ def ips_weights(popularity: np.ndarray, power: float = 0.5, max_weight: float = 
     return raw / ((raw * pop).sum() / pop.sum())
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class IPSBPR(BPR):
     """BPR whose positives are weighted by inverse popularity propensities (see the module doc).
 
@@ -79,41 +82,8 @@ class IPSBPR(BPR):
 
     name = "ips-bpr"
 
-    def __init__(
-        self,
-        dim: int = 64,
-        epochs: int = 100,
-        lr: float = 0.005,
-        reg: float = 0.01,
-        batch_size: int = 4096,
-        n_negatives: int = 4,
-        valid_fraction: float = 0.1,
-        patience: int | None = 10,
-        refit: bool = True,
-        seed: int = 42,
-        device: str | torch.device | None = None,
-        progress: bool = False,
-        num_threads: int | None = 1,
-        propensity_power: float = 0.5,
-        max_weight: float = 50.0,
-    ) -> None:
-        super().__init__(
-            dim,
-            epochs,
-            lr,
-            reg,
-            batch_size,
-            n_negatives,
-            valid_fraction,
-            patience,
-            refit,
-            seed,
-            device,
-            progress,
-            num_threads,
-        )
-        self.propensity_power = propensity_power
-        self.max_weight = max_weight
+    propensity_power: float = 0.5
+    max_weight: float = 50.0
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -19,7 +19,8 @@ model is retrained on all the training data for that many epochs.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Literal, cast
+from dataclasses import dataclass
+from typing import ClassVar, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,36 +106,28 @@ def sample_negatives(
     return neg.astype(np.int64)
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class _FactorModel(Recommender):
-    """Shared machinery of the two factor models: parameter checks, fitting with early stopping."""
+    """Shared machinery of the two factor models: parameter checks, fitting with early stopping.
 
-    def __init__(
-        self,
-        dim: int,
-        epochs: int,
-        lr: float,
-        reg: float,
-        batch_size: int,
-        valid_fraction: float,
-        patience: int | None,
-        refit: bool,
-        seed: int,
-        device: str | torch.device | None,
-        progress: bool,
-        num_threads: int | None,
-    ) -> None:
-        self.dim = dim
-        self.epochs = epochs
-        self.lr = lr
-        self.reg = reg
-        self.batch_size = batch_size
-        self.valid_fraction = valid_fraction
-        self.patience = patience
-        self.refit = refit
-        self.seed = seed
-        self.device = device
-        self.progress = progress
-        self.num_threads = num_threads
+    The hyper-parameters are dataclass fields: the generated ``__init__`` stores them untouched
+    and gives scikit-learn the explicit signature ``get_params``/``clone`` read; subclasses add
+    their own fields and re-declare a shared one only to change its default. ``repr`` and
+    equality stay scikit-learn's (an estimator compares by identity).
+    """
+
+    dim: int = 64
+    epochs: int = 60
+    lr: float = 0.005
+    reg: float = 0.01
+    batch_size: int = 1024
+    valid_fraction: float = 0.1
+    patience: int | None = 4
+    refit: bool = True
+    seed: int = 42
+    device: str | torch.device | None = None
+    progress: bool = False
+    num_threads: int | None = 1
 
     def _check_params(self) -> None:
         """Validate the hyper-parameters (called by ``fit``; ``__init__`` stores them untouched)."""
@@ -164,7 +157,7 @@ class _FactorModel(Recommender):
     def _validator(self, fit_part: Interactions, valid: Interactions):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    _mode: Literal["max", "min"] = "max"
+    _mode: ClassVar[Literal["max", "min"]] = "max"
 
     def _train(self, train: Interactions, valid: Interactions | None, epochs: int) -> tuple[nn.Module, History]:
         set_seed(self.seed)
@@ -232,6 +225,7 @@ class _FactorModel(Recommender):
         return module.all_scores(u).float().cpu().numpy()  # (len(users), n_items)
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class MatrixFactorization(_FactorModel):
     """Biased matrix factorisation for explicit ratings, trained on squared error (RMSE).
 
@@ -266,30 +260,11 @@ class MatrixFactorization(_FactorModel):
     """
 
     name = "mf"
-    _mode: Literal["max", "min"] = "min"
+    _mode: ClassVar[Literal["max", "min"]] = "min"
 
-    def __init__(
-        self,
-        dim: int = 64,
-        epochs: int = 60,
-        lr: float = 0.005,
-        reg: float = 0.1,
-        bias_reg: float = 0.001,
-        batch_size: int = 1024,
-        valid_fraction: float = 0.1,
-        patience: int | None = 4,
-        refit: bool = True,
-        clip: bool = True,
-        seed: int = 42,
-        device: str | torch.device | None = None,
-        progress: bool = False,
-        num_threads: int | None = 1,
-    ) -> None:
-        super().__init__(
-            dim, epochs, lr, reg, batch_size, valid_fraction, patience, refit, seed, device, progress, num_threads
-        )
-        self.bias_reg = bias_reg
-        self.clip = clip
+    reg: float = 0.1
+    bias_reg: float = 0.001
+    clip: bool = True
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -368,6 +343,7 @@ class MatrixFactorization(_FactorModel):
         return pred.reshape(u.shape).astype(np.float32)
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class BPR(_FactorModel):
     """Bayesian Personalised Ranking with uniform negative sampling (implicit feedback).
 
@@ -402,28 +378,11 @@ class BPR(_FactorModel):
     """
 
     name = "bpr"
-    _mode: Literal["max", "min"] = "max"
 
-    def __init__(
-        self,
-        dim: int = 64,
-        epochs: int = 100,
-        lr: float = 0.005,
-        reg: float = 0.01,
-        batch_size: int = 4096,
-        n_negatives: int = 4,
-        valid_fraction: float = 0.1,
-        patience: int | None = 10,
-        refit: bool = True,
-        seed: int = 42,
-        device: str | torch.device | None = None,
-        progress: bool = False,
-        num_threads: int | None = 1,
-    ) -> None:
-        super().__init__(
-            dim, epochs, lr, reg, batch_size, valid_fraction, patience, refit, seed, device, progress, num_threads
-        )
-        self.n_negatives = n_negatives
+    epochs: int = 100
+    batch_size: int = 4096
+    patience: int | None = 10
+    n_negatives: int = 4
 
     def _check_params(self) -> None:
         super()._check_params()
