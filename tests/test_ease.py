@@ -85,3 +85,12 @@ def test_ease_beats_popularity_on_benchmark_split(ml100k_split):
     pop = evaluate(Popularity().fit(train), train, test, 10, metrics=("ndcg", "precision"))
     assert ease["ndcg@10"] > pop["ndcg@10"] + 0.15
     assert ease["precision@10"] > pop["precision@10"]
+
+
+def test_ease_weights_refuses_a_matrix_that_is_not_a_gram_matrix():
+    # A Gram matrix X^T X is positive semi-definite; this one has the eigenvalue -3,
+    # larger than lam, so gram + lam * I has no Cholesky factor.
+    bad = np.array([[1.0, 3.0], [3.0, 1.0]]) * 1.5  # eigenvalues 6 and -3
+    with pytest.raises(ValueError, match="not positive definite"):
+        ease_weights(bad, lam=1.0)
+    assert np.isfinite(ease_weights(bad, lam=4.0)).all()  # lam > 3 makes it positive definite again
