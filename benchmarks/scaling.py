@@ -32,13 +32,14 @@ from recsys_lessons.storage import write_section
 
 BEGIN, END = "<!-- scaling:begin -->", "<!-- scaling:end -->"
 BASE_USERS, BASE_ITEMS, PER_USER = 943, 1682, 106
-STEPS = ("evaluate", "ease", "itemknn", "bpr_epoch")
+STEPS = ("evaluate", "ease", "itemknn", "userknn", "bpr_epoch")
 # Memory each step needs, in bytes, as a function of (users, items, interactions): used to skip
 # what cannot fit in this machine's memory before trying.
 MEMORY = {
     "evaluate": lambda u, i, n: 4 * 512 * i * 3,  # scored in batches of 512 users
-    "ease": lambda u, i, n: 4 * i * i * 3,  # Gram, its factor/inverse, B
+    "ease": lambda u, i, n: 8 * i * i * 4,  # float64 Gram, its factor/inverse, the mirrored copy, B
     "itemknn": lambda u, i, n: 4 * i * i * 4,
+    "userknn": lambda u, i, n: 4 * u * u * 4,
     "bpr_epoch": lambda u, i, n: 8 * n * 12,
 }
 
@@ -67,7 +68,7 @@ def run_step(step: str, scale: float) -> dict:
     import resource
 
     import recsys_lessons as rl
-    from recsys_lessons.models import BPR, EASE, ItemKNN, Popularity
+    from recsys_lessons.models import BPR, EASE, ItemKNN, Popularity, UserKNN
 
     data = synthetic(scale)
     train, test = rl.split_stratified(data, 0.8, by="user", seed=0)
@@ -81,6 +82,8 @@ def run_step(step: str, scale: float) -> dict:
         EASE(lam=400.0).fit(train)
     elif step == "itemknn":
         ItemKNN(k=200).fit(train)
+    elif step == "userknn":
+        UserKNN(k=100).fit(train)
     elif step == "bpr_epoch":
         BPR(epochs=1, valid_fraction=0.0).fit(train)
     else:
@@ -105,9 +108,9 @@ def _fit_exponent(records: list[dict]) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path(__file__).with_name("RESULTS.md"))
-    parser.add_argument("--scales", default="1,2,5,10")
-    parser.add_argument("--budget", type=float, default=240.0, help="skip a step predicted to take longer (s)")
-    parser.add_argument("--memory-gib", type=float, default=16.0, help="skip a step predicted to need more")
+    parser.add_argument("--scales", default="1,3,10,30")
+    parser.add_argument("--budget", type=float, default=60.0, help="skip a step predicted to take longer (s)")
+    parser.add_argument("--memory-gib", type=float, default=20.0, help="skip a step predicted to need more")
     parser.add_argument("--run", nargs=2, metavar=("STEP", "SCALE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             u, i = BASE_USERS * scale, BASE_ITEMS * scale
             need = MEMORY[step](u, i, u * PER_USER) / 2**30
             done = records[step]
-            expo = _fit_exponent(done) or {"evaluate": 2, "ease": 3, "itemknn": 2, "bpr_epoch": 1}[step]
+            expo = _fit_exponent(done) or {"evaluate": 2, "ease": 3, "itemknn": 2, "userknn": 2, "bpr_epoch": 1}[step]
             guess = done[-1]["seconds"] * (scale / done[-1]["scale"]) ** expo if done else 0.0
             if need > args.memory_gib:
                 skipped[step].append(f"{scale:g}×: needs ~{need:.0f} GiB")
@@ -129,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
             if guess > args.budget:
                 skipped[step].append(f"{scale:g}×: predicted ~{guess:.0f} s")
                 continue
-            proc = subprocess.run([sys.executable, __file__, "--run", step, str(scale)], capture_output=True, text=True,
-                                  env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            try:
+                proc = subprocess.run([sys.executable, __file__, "--run", step, str(scale)], capture_output=True,
+                                      text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                                      timeout=3 * args.budget)
+            except subprocess.TimeoutExpired:
+                skipped[step].append(f"{scale:g}×: stopped after {3 * args.budget:.0f} s")
+                continue
             if proc.returncode != 0:
                 skipped[step].append(f"{scale:g}×: failed ({proc.stderr.strip().splitlines()[-1][:80]})")
                 continue
@@ -147,6 +155,7 @@ REPLACEMENT = {
     "evaluate": "score and rank in user batches (already the case) — time stays O(U·I), memory O(batch·I)",
     "ease": "beyond ~40k items the I×I inverse does not fit: item kNN with sparse top-k similarities, or a low-rank EASE",
     "itemknn": "sparse top-k similarities (never the dense I×I matrix), or approximate nearest neighbours",
+    "userknn": "the same on the user side (U×U), or item-based models when users outnumber items",
     "bpr_epoch": "scales linearly; for a huge catalogue a sampled softmax (BERT4Rec's lesson-03 point) replaces full scoring",
 }
 
@@ -182,7 +191,8 @@ def _write(results: Path, records: dict[str, list[dict]], skipped: dict[str, lis
             lines.append(f"| {step} | {r['scale']:g}× | {r['users']:,} | {r['items']:,} | {r['interactions']:,} | "
                          f"{r['seconds']:.2f} s | {r['peak_mib']:,.0f} MiB |")
     lines += ["", "| step | measured growth (time ∝ s^a) | expected | not run | what replaces it there |", "|---|---|---|---|---|"]
-    expected = {"evaluate": "s² (U·I)", "ease": "s³ (I³); memory s²", "itemknn": "s² (I²)", "bpr_epoch": "s (N·d)"}
+    expected = {"evaluate": "s² (U·I)", "ease": "s³ (I³); memory s²", "itemknn": "s² (I²)", "userknn": "s² (U²)",
+                "bpr_epoch": "s (N·d)"}
     for step in STEPS:
         a = _fit_exponent(records[step])
         lines.append(f"| {step} | {'—' if a is None else f'a = {a:.2f}'} | {expected[step]} | "

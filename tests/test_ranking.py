@@ -85,3 +85,14 @@ def test_top_k_bad_inputs_name_the_value():
     bad[1, 2] = np.nan
     with pytest.raises(ValueError, match="row 1"):
         top_k(bad, 1)
+
+
+def test_each_selection_tier_equals_the_full_sort():
+    # Row 0: distinct scores (decided by the k + 1 slice); row 1: five items tie at the 10th score
+    # (the k + 32 retry decides); row 2: fifty tie there (only the full sort can).
+    rng = np.random.default_rng(1)
+    scores = rng.permutation(200).astype(np.float32)[None, :].repeat(3, 0)
+    for row, n_tied in ((1, 5), (2, 50)):
+        top = np.argsort(-scores[row], kind="stable")
+        scores[row, top[8 : 8 + n_tied]] = scores[row, top[8]]  # ties from the 9th position on
+    np.testing.assert_array_equal(top_k(scores, 10), brute_force(scores, 10, None))

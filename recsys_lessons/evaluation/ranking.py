@@ -16,8 +16,8 @@ from ..train import get_device
 
 __all__ = ["rank_users", "top_k", "validation_ndcg"]
 
-# Partial selection keeps this many extra items beyond k before the exact stable sort: enough
-# that ties straddling the k-th score rarely force the full sort.
+# Rows with ties at the k-th score retry with this many extra items before the exact stable
+# sort: enough that ties straddling the k-th score rarely force the full sort.
 _SLACK = 32
 
 
@@ -31,7 +31,8 @@ def top_k(
 
     The order is that of a stable descending sort: higher score first, equal scores by lower
     item index, on every device. It is computed by partial selection (``torch.topk`` over
-    ``k + 32`` items, then an exact sort of those); when ties at the ``k``-th score reach past
+    ``k + 1`` items, then an exact sort of those; rows whose ties at the ``k``-th score reach
+    past that retry with ``k + 32``); when ties at the ``k``-th score reach past
     that slice, those rows (only) fall back to the full stable sort, so the result always equals it.
     Scores of ``-inf`` are legitimate (e.g. items outside a re-ranker's candidates): they rank
     after every finite score and before every excluded item.
@@ -83,20 +84,34 @@ def top_k(
         # One flat fill of row * n_items + col: cheaper than 2-D fancy indexing.
         flat = np.repeat(np.arange(n_rows, dtype=np.int64) * n_items, np.diff(ex.indptr)) + ex.indices
         s.view(-1).index_fill_(0, torch.from_numpy(flat).to(dev), -torch.inf)
-    m = min(n_items, k + _SLACK)
-    vals, idx = torch.topk(s, m, dim=1)  # (batch, m), unordered among ties
+    # Partial selection of k + 1 items: the extra one tells whether ties at the k-th score
+    # reach past the slice (then the row retries with a wider slice, and the full sort after that).
+    out, tied = _select(s, k, min(n_items, k + 1))
+    if len(tied):
+        wider, still = _select(s[tied], k, min(n_items, k + _SLACK))
+        out[tied] = wider
+        if len(still):
+            rows = tied[still]
+            out[rows] = torch.sort(s[rows], dim=1, descending=True, stable=True).indices[:, :k]
+    return out.cpu().numpy().astype(np.int64)  # a fresh array that owns its memory (scipy indexing needs it)
+
+
+def _select(s: torch.Tensor, k: int, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stable top-``k`` of each row from a partial selection of ``m >= k`` items.
+
+    Returns the ``(rows, k)`` indices and the rows where that is not yet exact: ties at the
+    ``k``-th score reach the slice's last item, so an equal item outside it may have a lower index.
+    """
+    vals, idx = torch.topk(s, m, dim=1)  # (rows, m), unordered among ties
     # Sort the survivors by index, then stably by score: ties end up in index order.
     by_index = torch.sort(idx, dim=1).indices
     idx = torch.gather(idx, 1, by_index)
     order = torch.sort(torch.gather(vals, 1, by_index), dim=1, descending=True, stable=True).indices[:, :k]
-    out = torch.gather(idx, 1, order)  # (batch, k)
-    if m < n_items:
-        # Exact where every item scoring >= the k-th score is inside the slice, i.e. the slice's
-        # last score is strictly below the k-th one; only the other rows get the full sort.
-        tied = (vals[:, m - 1] >= vals[:, k - 1]).nonzero().squeeze(1)
-        if len(tied):
-            out[tied] = torch.sort(s[tied], dim=1, descending=True, stable=True).indices[:, :k]
-    return out.cpu().numpy().astype(np.int64)  # a fresh array that owns its memory (scipy indexing needs it)
+    out = torch.gather(idx, 1, order)  # (rows, k)
+    if m == s.shape[1]:
+        return out, idx.new_empty(0)
+    # Exact where the slice's last score (topk sorts descending) is strictly below the k-th one.
+    return out, (vals[:, m - 1] >= vals[:, k - 1]).nonzero().squeeze(1)
 
 
 def rank_users(
