@@ -76,6 +76,16 @@ def test_sample_negatives_never_returns_seen_items():
     assert seen[users, neg].sum() == 0
 
 
+def test_sample_negatives_mask_and_binary_search_draw_the_same_items():
+    seen = sp.random(50, 30, density=0.5, format="csr", random_state=1)
+    seen.data[:] = 1
+    users = np.repeat(np.arange(50), 20)
+    by_mask = sample_negatives(users, seen, np.random.default_rng(0))
+    by_search = sample_negatives(users, seen, np.random.default_rng(0), dense_limit=0)
+    np.testing.assert_array_equal(by_mask, by_search)
+    assert seen[users, by_search].sum() == 0
+
+
 def test_bpr_loss_decreases_and_ranks_co_occurring_items(tiny):
     model = BPR(dim=8, epochs=80, lr=0.05, reg=0.0, batch_size=16, valid_fraction=0.0, seed=3).fit(tiny)
     loss = model.history_.train_loss

@@ -75,7 +75,11 @@ class BiasedMFModule(nn.Module):
 
 
 def sample_negatives(
-    users: np.ndarray, seen: sp.csr_matrix, rng: np.random.Generator, max_tries: int = 20
+    users: np.ndarray,
+    seen: sp.csr_matrix,
+    rng: np.random.Generator,
+    max_tries: int = 20,
+    dense_limit: int = 2**28,
 ) -> np.ndarray:
     """One uniformly drawn item per user in ``users`` that the user has not interacted with.
 
@@ -87,19 +91,33 @@ def sample_negatives(
         seen: ``(n_users, n_items)`` CSR of training interactions (sorted indices).
         rng: the random generator (the caller seeds it per epoch).
         max_tries: redraw rounds before giving up on users who have seen almost everything.
+        dense_limit: largest ``n_users * n_items`` checked through a boolean mask (one byte a
+            cell); larger matrices use a binary search in the sorted seen pairs. Same draws either way.
 
     Returns:
         ``(n,)`` int64 item indices; after ``max_tries`` a leftover collision is kept as is.
     """
     n_items = seen.shape[1]
-    # Sorted keys u * n_items + i of every seen pair: membership is a binary search.
     coo = seen.tocoo()
-    keys = np.sort(coo.row.astype(np.int64) * n_items + coo.col)
+    keys = coo.row.astype(np.int64) * n_items + coo.col  # u * n_items + i of every seen pair
+    if seen.shape[0] * n_items <= dense_limit:
+        # A flat boolean mask of the users x items matrix: membership is one gather.
+        mask = np.zeros(seen.shape[0] * n_items, dtype=bool)
+        mask[keys] = True
+
+        def is_seen(cand: np.ndarray) -> np.ndarray:
+            return mask[cand]
+    else:
+        # Too large for a mask: membership is a binary search in the sorted keys.
+        keys.sort()
+
+        def is_seen(cand: np.ndarray) -> np.ndarray:
+            return keys[np.minimum(np.searchsorted(keys, cand), len(keys) - 1)] == cand
+
     neg = rng.integers(0, n_items, size=len(users))
+    base = users.astype(np.int64) * n_items
     for _ in range(max_tries):
-        cand = users.astype(np.int64) * n_items + neg
-        pos = np.minimum(np.searchsorted(keys, cand), len(keys) - 1)
-        clash = keys[pos] == cand
+        clash = is_seen(base + neg)
         if not clash.any():
             break
         neg[clash] = rng.integers(0, n_items, size=int(clash.sum()))
