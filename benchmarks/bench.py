@@ -300,9 +300,14 @@ def section_neural(ctx: Context) -> list[str]:
             f"loop's bookkeeping): {100 * overhead:+.0f} %."]
 
 
+def _option_values(dropdown) -> list:
+    """A dropdown's values, whether its options are plain values or (label, value) pairs."""
+    return [o[1] if isinstance(o, tuple) else o for o in dropdown.options]
+
+
 def section_widgets(ctx: Context) -> list[str]:
     from recsys_lessons import widgets as W
-    from recsys_lessons.models import EmbeddingProfile, GenreProfile, ItemKNN, Popularity, TfidfProfile
+    from recsys_lessons.models import EASE, EmbeddingProfile, GenreProfile, ItemKNN, Popularity, TfidfProfile
 
     rng = np.random.default_rng(0)
     rows = []
@@ -339,6 +344,19 @@ def section_widgets(ctx: Context) -> list[str]:
     move("RerankExplorer", rr.user, [v for _, v in rr.user.options])
     move("RerankExplorer", rr.reranker, list(rr.reranker.options))
     move("RerankExplorer", rr.show, list(range(1, 21)))
+    from recsys_lessons.models import UserKNN
+    from recsys_lessons.models.hybrid import Weighted
+    from recsys_lessons.models.rerank import PopularityPenalty
+    from recsys_lessons.widgets.hybrid import BlendExplorer
+    from recsys_lessons.widgets.longtail import LongTailExplorer
+
+    lt = LongTailExplorer(PopularityPenalty(EASE(lam=400.0, dropout=0.5)).fit(ctx.train), ctx.test)
+    move("LongTailExplorer (lesson 04)", lt.alpha, [round(float(a), 2) for a in np.linspace(lt.alpha.min, lt.alpha.max, 41)])
+    move("LongTailExplorer (lesson 04)", lt.user, _option_values(lt.user))
+    hybrid = Weighted([("EASE", EASE(lam=400.0, dropout=0.5)), ("item-kNN", ItemKNN()), ("user-kNN", UserKNN())])
+    blend = BlendExplorer(hybrid.fit(ctx.train), ctx.test)
+    move("BlendExplorer (lesson 05)", blend.sliders[blend.names[0]], [round(w, 2) for w in np.linspace(0, 2, 41)])
+    move("BlendExplorer (lesson 05)", blend.user, _option_values(blend.user))
     return ["## Widgets: one control change (observe → recompute → HTML)", "",
             *_table(["widget", "control", "update time", "p95"], rows)]
 
