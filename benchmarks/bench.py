@@ -242,7 +242,7 @@ def section_fits(ctx: Context) -> list[str]:
     fit_and_score("ItemKNN(k=200, shrink=10)", lambda: ItemKNN(k=200, shrink=10.0), ctx.reps(5, 2))
     fit_and_score("UserKNN(k=100, shrink=10)", lambda: UserKNN(k=100, shrink=10.0), ctx.reps(5, 2))
     fit_and_score("MatrixFactorization() (explicit, incl. validation search)", MatrixFactorization, ctx.reps(3, 1))
-    bpr = fit_and_score("BPR() (incl. validation search)", BPR, ctx.reps(3, 1))
+    bpr = fit_and_score("BPR() (incl. validation search)", BPR, ctx.reps(2, 1))  # about a minute each
     if peers.available()["cornac"]:
         data = peers.cornac_dataset(ctx.train)
         models = []
@@ -261,7 +261,8 @@ def section_neural(ctx: Context) -> list[str]:
 
     from recsys_lessons import split_last_item
     from recsys_lessons.models.bert4rec import BERT4Rec
-    from recsys_lessons.models.bert_ce import CrossEncoder, build_pairs, click_loss
+    from recsys_lessons.models.bert_ce import CrossEncoder, click_loss
+    from recsys_lessons.models.pairs import build_pairs
 
     rows = []
     seq_train, _ = split_last_item(ctx.rl.load_movielens("100k"))
@@ -269,12 +270,12 @@ def section_neural(ctx: Context) -> list[str]:
         secs = [BERT4Rec(loss=loss, epochs=1, progress=False).fit(seq_train).history_.seconds[0] for _ in range(ctx.reps(3, 1))]
         rows.append([f"BERT4Rec one epoch, loss={loss} (defaults: 2 layers, hidden 64)", Timing(secs).fmt("s"), ""])
 
-    pairs = build_pairs(seq_train, n_negatives=3, max_users=16, seed=0, negatives="popularity")  # 64 pairs
+    pairs = build_pairs(seq_train, n_negatives=3, max_users=8, seed=0, negatives="popularity")  # 32 pairs
     ce = CrossEncoder(progress=False)
     hist, cand, labels = pairs["history"].tolist(), pairs["candidate"].tolist(), pairs["label"].to_numpy(np.float32)
     bs = ce.batch_size
+    model = ce.model  # loads the weights and the tokenizer _encode uses
     encoded = [(ce._encode(hist[i:i + bs], cand[i:i + bs]), torch.from_numpy(labels[i:i + bs])) for i in range(0, len(pairs), bs)]
-    model = ce.model
 
     def bare():  # forward, loss, backward, step on pre-tokenised batches: no loop, no tokenizer
         model.train()
