@@ -408,19 +408,23 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     start, load0 = time.perf_counter(), load_average()
+    threads = torch.get_num_threads()
     ctx = Context(args.quick)
     body: list[str] = []
     for name in names:
         t0 = time.perf_counter()
         print(f"== {name}", flush=True)
         lines = SECTIONS[name](ctx)
+        # A peer may change torch's thread count for the process (LensKit's parallel set-up sets
+        # it to 1); every section starts from the count the run started with.
+        torch.set_num_threads(threads)
         print("\n".join(lines), flush=True)
         print(f"({time.perf_counter() - t0:.0f} s)", flush=True)
         body += ["", *lines]
     versions = ", ".join(f"{k} {v}" for k, v in peers.available().items() if v)
     head = [
         f"Measured by `make bench` on {os.cpu_count()} CPU cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"{platform.python_version()}, torch {torch.__version__} ({threads} threads), "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; peers: {versions or 'none installed'}.",
         f"The machine is shared: load average {load0} at the start, {load_average()} at the end "
         f"({time.perf_counter() - start:.0f} s in all). Each figure is the median with the min–max over "
