@@ -42,7 +42,7 @@ def state(root: Path) -> dict[str, str]:
     Raises:
         RuntimeError: ``root`` is not inside a git checkout, or there is no git.
     """
-    proc = subprocess.run(  # noqa: S603 (a fixed git command line)
+    proc = subprocess.run(  # noqa: S603 - a fixed git command line
         [_git(), "status", "--porcelain", "--untracked-files=all", "-z"], cwd=root, capture_output=True, text=True
     )
     if proc.returncode != 0:
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("record", type=Path, help="the JSON file the snapshot is kept in")
     args = parser.parse_args(argv)
     try:
-        top = subprocess.run([_git(), "rev-parse", "--show-toplevel"], capture_output=True, text=True)  # noqa: S603
+        top_level = [_git(), "rev-parse", "--show-toplevel"]
+        top = subprocess.run(top_level, capture_output=True, text=True)  # noqa: S603 - a fixed git command line
         now = state(Path(top.stdout.strip() or "."))
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
