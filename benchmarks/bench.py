@@ -214,8 +214,9 @@ def section_ease(ctx: Context) -> list[str]:
         "",
         *_table(["fit", "time", "peer / ours", "NDCG@10"], rows),
         "",
-        "Ours: the Gram matrix as a sparse product, one float64 Cholesky factorisation and its inverse "
-        "(LAPACK `potrf` + `potri`, about half the work of `cho_solve` against the identity), "
+        "Ours: the Gram matrix's upper triangle from BLAS `syrk` on dense blocks of users (float32, exact "
+        "for counts; the sparse product ran on one core), one float64 Cholesky factorisation and its "
+        "inverse (LAPACK `potrf` + `potri`, about half the work of `cho_solve` against the identity), "
         "B = −P / diag(P). NDCG@10 against the float64 `cho_solve` reference: "
         f"{ndcg['ours: `EASE(lam=400).fit`']:.6f} vs {ref:.6f}. (A float32 solve is faster still but changed "
         "one user's top-10 on this split, so the lessons' figures would move; it is not used.) "

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import EASE, NotFittedError, Popularity
-from recsys_lessons.models.ease import ease_weights
+from recsys_lessons.models import ease as ease_module
+from recsys_lessons.models.ease import ease_weights, gram_upper
 
 
 def _ridge_without_self(x: np.ndarray, lam: float, extra_diag: np.ndarray | None = None) -> np.ndarray:
@@ -94,3 +96,46 @@ def test_ease_weights_refuses_a_matrix_that_is_not_a_gram_matrix():
     with pytest.raises(ValueError, match="not positive definite"):
         ease_weights(bad, lam=1.0)
     assert np.isfinite(ease_weights(bad, lam=4.0)).all()  # lam > 3 makes it positive definite again
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(lambda rng, n: np.ones(n), id="binary (float32 path)"),
+        pytest.param(lambda rng, n: rng.integers(1, 6, n).astype(float), id="integer ratings (float32 path)"),
+        pytest.param(lambda rng, n: rng.normal(size=n), id="real values (float64 path)"),
+    ],
+)
+def test_gram_upper_is_the_upper_triangle_of_xtx_over_several_blocks(values, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = sp.random(50, 12, density=0.3, random_state=1, format="csr")
+    x.data = values(rng, x.nnz)
+    monkeypatch.setattr(ease_module, "_GRAM_BLOCK", 16)  # 50 users: four blocks, the last short
+    got = gram_upper(x)
+    want = (x.T @ x).toarray()
+    assert got.dtype == np.float64 and got.flags.f_contiguous
+    np.testing.assert_allclose(got, np.triu(want), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(gram_upper(x.toarray()), got)  # dense input, same answer
+
+
+def test_gram_upper_takes_the_sparse_product_for_a_very_sparse_matrix():
+    # Two items per user in a catalogue of 3,000: densifying would do ~10^5 times the work.
+    rng = np.random.default_rng(0)
+    rows = np.repeat(np.arange(40), 2)
+    x = sp.csr_matrix((np.ones(80), (rows, rng.integers(0, 3000, 80))), shape=(40, 3000))
+    got = gram_upper(x)
+    assert got.dtype == np.float64 and got.flags.f_contiguous
+    np.testing.assert_array_equal(np.triu(got), np.triu((x.T @ x).toarray()))
+
+
+def test_gram_upper_switches_to_float64_where_float32_sums_would_round():
+    # 5 ** 2 * 700,000 users > 2 ** 24: float32 could no longer hold every sum exactly.
+    x = sp.csr_matrix(np.full((700_000, 1), 5.0))
+    assert gram_upper(x)[0, 0] == 25.0 * 700_000
+    with pytest.raises(ValueError, match="shape"):
+        gram_upper(np.ones(3))
+
+
+def test_ease_weights_reads_only_the_upper_triangle(tiny):
+    full = (tiny.binary().T @ tiny.binary()).toarray()
+    np.testing.assert_array_equal(ease_weights(np.triu(full), 1.5), ease_weights(full, 1.5))

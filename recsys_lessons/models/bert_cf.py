@@ -46,7 +46,7 @@ from torch import nn
 from ..data import Interactions
 from ..train import History, cpu_threads, get_device, set_seed, train_loop
 from .base import Recommender, check_number
-from .ease import EASE, ease_weights
+from .ease import EASE, ease_weights, gram_upper
 from .neighbors import cosine_similarity
 
 __all__ = ["CF_FEATURES", "BertCF", "ClickNet", "out_of_fold_ease", "transitions"]
@@ -83,7 +83,7 @@ def out_of_fold_ease(train: Interactions, lam: float, n_folds: int = 5, seed: in
     out = np.zeros(train.shape, dtype=np.float32)
     for f in range(n_folds):
         rest = sp.diags((fold != f).astype(np.float32)) @ x  # the other folds' rows, same shape
-        b = ease_weights((rest.T @ rest).toarray(), lam).astype(np.float32)  # (n_items, n_items)
+        b = ease_weights(gram_upper(rest), lam).astype(np.float32)  # (n_items, n_items)
         rows = np.flatnonzero(fold == f)
         out[rows] = np.asarray(x[rows] @ b)
     return out

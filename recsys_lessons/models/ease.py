@@ -22,19 +22,68 @@ It is still one regularised Gram-matrix inverse; ``dropout=0`` is plain EASE.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.linalg.lapack
+import scipy.sparse as sp
 
 from ..data import Interactions
 from .base import Recommender, check_number
 
-__all__ = ["EASE", "ease_weights"]
+__all__ = ["EASE", "ease_weights", "gram_upper"]
+
+_GRAM_BLOCK = 4096  # users densified at a time: 4096 x n_items floats, bounded memory
+# One BLAS multiply-add on a dense block costs about 1/280 of one step of scipy's sparse product
+# (ML-100K: 116x the operations in 0.4x the time, on 2 cores); below this ratio of operations
+# the dense route is the faster one. Near the break-even point both cost about the same.
+_DENSE_OVER_SPARSE = 256.0
+
+
+def gram_upper(x: sp.spmatrix | np.ndarray) -> np.ndarray:
+    """The item Gram matrix ``X^T X``, of which EASE's Cholesky factor reads the upper triangle.
+
+    Where the matrix is dense enough (ML-100K, ML-1M), blocks of users are made dense and
+    accumulated with BLAS ``syrk`` (``C += A^T A``, one triangle, every core): on ML-100K about
+    twice as fast as scipy's sparse product, which runs on one core and builds the full matrix.
+    When every entry of ``X`` is an integer and every sum stays below 2^24, the products are
+    accumulated in float32, where they are exact; otherwise in float64. A very sparse ``X`` (few
+    items per user in a large catalogue) takes the sparse product instead.
+
+    Args:
+        x: ``(n_users, n_items)`` interactions, sparse or dense.
+
+    Returns:
+        float64 ``(n_items, n_items)`` Fortran-ordered matrix whose entries ``[i, j]`` with
+        ``i <= j`` are ``(X^T X)_ij``. Below the diagonal it holds 0 (the BLAS route) or the
+        mirror image (the sparse route): read the upper triangle only.
+
+    Raises:
+        ValueError: ``x`` is not two-dimensional.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"x must be a (n_users, n_items) matrix, got shape {x.shape}")
+    x = sp.csr_matrix(x)
+    n_users, n_items = x.shape
+    dense_work = n_users * float(n_items) ** 2 / 2
+    sparse_work = float((np.diff(x.indptr).astype(np.float64) ** 2).sum())
+    if dense_work > _DENSE_OVER_SPARSE * sparse_work:
+        return np.asarray((x.T @ x).toarray(), dtype=np.float64, order="F")
+    values = x.data
+    peak = float(np.abs(values).max()) ** 2 * n_users if values.size else 0.0
+    exact32 = bool(np.all(values == np.round(values))) and peak < 2**24
+    dtype, syrk = (np.float32, scipy.linalg.blas.ssyrk) if exact32 else (np.float64, scipy.linalg.blas.dsyrk)
+    c = np.zeros((n_items, n_items), dtype=dtype, order="F")
+    for start in range(0, n_users, _GRAM_BLOCK):
+        block = x[start : start + _GRAM_BLOCK].toarray().astype(dtype, copy=False)  # (block, n_items)
+        c = syrk(1.0, block, trans=1, beta=1.0, c=c, overwrite_c=1)  # upper triangle += block^T block
+    return np.asarray(c, dtype=np.float64, order="F")
 
 
 def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0) -> np.ndarray:
     """The EASE weight matrix from an item Gram matrix ``X^T X``.
 
     Args:
-        gram: ``(n_items, n_items)`` symmetric Gram matrix of the (binary) interactions.
+        gram: ``(n_items, n_items)`` symmetric Gram matrix of the (binary) interactions; only
+            its upper triangle is read, so the output of :func:`gram_upper` will do.
         lam: L2 regularisation (> 0); added to the diagonal before inverting.
         dropout: in [0, 1); also adds ``dropout / (1 - dropout) * gram_jj`` to the diagonal.
 
@@ -52,20 +101,22 @@ def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0) -> np.ndarr
     gram = np.asarray(gram, dtype=np.float64)
     if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
         raise ValueError(f"gram must be square, got shape {gram.shape}")
-    g = gram.copy()
-    g[np.diag_indices_from(g)] += lam + dropout / (1.0 - dropout) * np.diag(gram)
+    n = gram.shape[0]
+    g = np.array(gram, order="F")  # LAPACK works in column-major order: one copy, in place after it
+    g.flat[:: n + 1] += lam + dropout / (1.0 - dropout) * np.diag(gram)
     # G + lam*I is symmetric positive definite: invert it from its Cholesky factor (LAPACK
-    # potrf + potri), about half the work of solving against the identity. LAPACK works in
-    # column-major order; g.T is that view of the same (symmetric) memory, so nothing is copied.
-    factor, info = scipy.linalg.lapack.dpotrf(g.T, lower=False, overwrite_a=True)
+    # potrf + potri), about half the work of solving against the identity. Both read and write
+    # the upper triangle only.
+    factor, info = scipy.linalg.lapack.dpotrf(g, lower=False, overwrite_a=True)
     if info == 0:
         inverse, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise ValueError(f"gram + lam * I is not positive definite (LAPACK info {info}); is gram a Gram matrix?")
-    # potri fills one triangle only (the lower one in this row-major view); mirror it.
-    p = np.tril(inverse.T)  # (n_items, n_items), C order
-    p += np.tril(p, -1).T  # = (G + lam I)^-1
-    b = -p / np.diag(p)[None, :]  # column j divided by P_jj
+    # potri filled the upper triangle of the column-major result; its transpose is a row-major
+    # view holding P in the lower triangle. Mirror it in one pass: (n_items, n_items), C order.
+    lower = inverse.T
+    p = np.where(np.tri(n, dtype=bool), lower, lower.T)  # = (G + lam I)^-1
+    b = p / -np.diag(p)[None, :]  # column j divided by -P_jj
     np.fill_diagonal(b, 0.0)
     return b
 
@@ -103,8 +154,7 @@ class EASE(Recommender):
             raise ValueError(f"lam={self.lam!r}; expected a finite positive number")
         self.train_ = self._check_train(train)
         x = train.binary() if self.implicit else train.matrix.astype(np.float32)
-        gram = (x.T @ x).toarray()  # (n_items, n_items)
-        self.B_ = ease_weights(gram, float(self.lam), float(self.dropout)).astype(np.float32)
+        self.B_ = ease_weights(gram_upper(x), float(self.lam), float(self.dropout)).astype(np.float32)
         self.X_ = x.tocsr()
         return self
 
