@@ -409,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
 
     start, load0 = time.perf_counter(), load_average()
     threads = torch.get_num_threads()
+    if peers.available()["lenskit"]:
+        peers.configure_lenskit(threads)
     ctx = Context(args.quick)
     body: list[str] = []
     for name in names:

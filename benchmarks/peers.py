@@ -13,6 +13,7 @@ The peers live only in ``.venv-bench`` (the ``bench`` extra plus ``recommenders 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 
 import numpy as np
@@ -29,9 +30,14 @@ def available() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name, module in (("recommenders", "recommenders"), ("ranx", "ranx"), ("cornac", "cornac"), ("lenskit", "lenskit")):
         try:
-            out[name] = getattr(importlib.import_module(module), "__version__", "?")
+            imported = importlib.import_module(module)
         except Exception:  # noqa: BLE001 - a peer that fails to import is reported, not fatal
             out[name] = None
+            continue
+        try:  # ranx has no __version__; the installed distribution's metadata always has one
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = getattr(imported, "__version__", "?")
     return out
 
 
@@ -101,6 +107,20 @@ def lenskit_dataset(train: Interactions):
     f = train.frame
     df = pd.DataFrame({"user_id": f["user_idx"].to_numpy(), "item_id": f["item_idx"].to_numpy()})
     return from_interactions_df(df, user_col="user_id", item_col="item_id", items=np.arange(train.n_items))
+
+
+def configure_lenskit(threads: int) -> None:
+    """Fix LensKit's process-wide parallel set-up before its first use.
+
+    Left to itself, LensKit's first ``train`` sets up parallelism with ``backend_threads`` =
+    cores // threads = 1 on two cores, which limits BLAS and torch to one thread *for the whole
+    process*: every later measurement, ours included, would run on one core. Configured here with
+    the run's own thread count for both, LensKit gets the same cores as everything else (its EASE
+    inverse then uses both, which is no handicap for the peer).
+    """
+    from lenskit.parallel import initialize
+
+    initialize(threads=threads, backend_threads=threads)
 
 
 def lenskit_ease(data, lam: float):
