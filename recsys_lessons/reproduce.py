@@ -58,10 +58,10 @@ _VOLATILE_UNIT = re.compile(
 # A table column or a printed label naming a time.
 _TIME_LABEL = re.compile(r"time|seconds|elapsed|wall|took|\(s\)|_s\b|\bsec\b|duration|peak|memory|rss", re.IGNORECASE)
 _MARK_BEGIN = "<!-- lesson-resources:begin -->"
+_MARK_END = "<!-- lesson-resources:end -->"
 BUDGETS = ("full", "ci", "long")
 # The course's promise: every lesson runs on a laptop with room to spare (issue #19).
 MAX_PEAK_GIB = 4.0
-_MARK_END = "<!-- lesson-resources:end -->"
 
 
 def _canonical(token: str) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .data import Interactions, load_movielens, split_last_item
-from .distributed import distributed, sharded_batches, wrap_model
+from .distributed import distributed, sharded_batches, unwrap, wrap_model
 from .storage import atomic_file
 from .train import cpu_threads, set_seed, train_loop
 
@@ -94,8 +94,7 @@ def train_ratings(args: argparse.Namespace) -> int:
                 progress=False,
                 checkpoint=out / "checkpoint.pt",
             )
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        state = {k.removeprefix("module."): v for k, v in state.items()}  # DDP's prefix
+        state = {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}  # no DDP prefix
         with atomic_file(out / f"weights-rank{ctx.rank}.pt", "the rank's weights") as tmp:
             torch.save(state, tmp)
         summary = {

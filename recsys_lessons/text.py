@@ -190,8 +190,9 @@ class Encoder:
         distinct = sorted(set(texts))
         row_of = {text: row for row, text in enumerate(distinct)}
         inverse = np.fromiter((row_of[t] for t in texts), dtype=np.int64, count=len(texts))  # (n_texts,)
-        ids = self.tokenizer(distinct, truncation=True, max_length=self.max_length)["input_ids"]
-        lengths = np.array([len(i) for i in ids])
+        # Tokenised once: the lengths group the batches, and the batches are cut from the same lists.
+        encoded = self.tokenizer(distinct, truncation=True, max_length=self.max_length)
+        lengths = np.array([len(i) for i in encoded["input_ids"]])
         vectors = np.zeros((len(distinct), self.dim), dtype=np.float32)  # (n_distinct, dim)
         self.model.eval()
         bar = tqdm(total=len(distinct), desc="embedding", unit="text", disable=not progress)
@@ -200,14 +201,9 @@ class Encoder:
                 rows = np.flatnonzero(lengths == length)
                 for start in range(0, len(rows), batch_size):
                     idx = rows[start : start + batch_size]
-                    batch = self.tokenizer(
-                        [distinct[i] for i in idx],
-                        padding=False,  # one token length per batch: nothing to pad
-                        truncation=True,
-                        max_length=self.max_length,
-                        return_tensors="pt",
-                    )
-                    batch = to_device(dict(batch), self.device)
+                    # One token length per batch: the lists stack into tensors with nothing to pad.
+                    batch = {key: torch.tensor([encoded[key][i] for i in idx]) for key in encoded}
+                    batch = to_device(batch, self.device)
                     hidden = self.model(**batch).last_hidden_state  # (batch, length, dim)
                     vectors[idx] = mean_pool(hidden, batch["attention_mask"]).cpu().numpy()  # (batch, dim)
                     bar.update(len(idx))
