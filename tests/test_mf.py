@@ -10,7 +10,7 @@ import torch
 from recsys_lessons import metrics as M
 from recsys_lessons.evaluation import evaluate
 from recsys_lessons.models import BPR, MatrixFactorization, NotFittedError, Popularity
-from recsys_lessons.models.mf import sample_negatives
+from recsys_lessons.models.mf import BiasedMFModule, bpr_loss, sample_negatives
 
 
 def test_mf_loss_decreases_and_predict_matches_formula(tiny):
@@ -64,6 +64,69 @@ def test_factor_models_reject_bad_hyperparameters(kwargs, match, tiny):
         BPR(epochs=True).fit(tiny)
     with pytest.raises(ValueError, match="n_negatives=0"):
         BPR(n_negatives=0).fit(tiny)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=f"lr_decay={bad}"):
+            BPR(lr_decay=bad).fit(tiny)
+
+
+def _bpr_reference(module, users, items, reg, weights=None):
+    """The BPR loss the slow way: one autograd triple per (positive, negative) pair."""
+    k = items.shape[1] - 1
+    u = users.repeat_interleave(k)
+    i = items[:, 0].repeat_interleave(k)
+    j = items[:, 1:].reshape(-1)
+    pu, qi, qj = module.user(u), module.item(i), module.item(j)
+    x = (pu * (qi - qj)).sum(-1) + module.item_bias(i).squeeze(-1) - module.item_bias(j).squeeze(-1)
+    w = 1.0 if weights is None else weights.repeat_interleave(k)
+    penalty = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
+    return -(w * torch.nn.functional.logsigmoid(x)).mean() + reg * penalty
+
+
+@pytest.mark.parametrize("k,weighted", [(1, False), (3, False), (4, True)])
+def test_bpr_loss_and_its_hand_written_gradient_match_autograd(k, weighted):
+    torch.manual_seed(0)
+    module = BiasedMFModule(7, 11, 5, init_std=0.5).double()
+    with torch.no_grad():
+        module.item_bias.weight.normal_()  # non-zero biases so their gradient is checked too
+    users = torch.tensor([0, 3, 3, 6, 2, 0])  # repeats: gradients of a row must add up
+    items = torch.randint(0, 11, (6, 1 + k))
+    items[1, 1:] = items[1, 0]  # and an item that is both positive and negative
+    weights = torch.rand(6, dtype=torch.float64) + 0.5 if weighted else None
+    grads = []
+    for loss_fn in (bpr_loss, _bpr_reference):
+        module.zero_grad(set_to_none=True)
+        loss = loss_fn(module, users, items, 0.3, weights=weights)
+        loss.backward()
+        grads.append((loss.item(), [p.grad for p in (module.user.weight, module.item.weight, module.item_bias.weight)]))
+    (fused, g_fused), (ref, g_ref) = grads
+    assert fused == pytest.approx(ref, rel=1e-12)
+    for a, b in zip(g_fused, g_ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_bpr_loss_rejects_bad_shapes():
+    module = BiasedMFModule(3, 4, 2)
+    with pytest.raises(ValueError, match=r"items \(2, 1\)"):
+        bpr_loss(module, torch.tensor([0, 1]), torch.tensor([[0], [1]]), 0.1)  # no negatives
+    with pytest.raises(ValueError, match=r"users \(3,\)"):
+        bpr_loss(module, torch.tensor([0, 1, 2]), torch.tensor([[0, 1], [1, 2]]), 0.1)
+    with pytest.raises(ValueError, match=r"weights \(1,\)"):
+        bpr_loss(module, torch.tensor([0, 1]), torch.tensor([[0, 1], [1, 2]]), 0.1, weights=torch.ones(1))
+
+
+def test_bpr_learning_rate_decays_by_lr_decay_per_epoch(tiny, monkeypatch):
+    seen = []
+    original = BPR._run_loop
+
+    def spy(self, module, optimizer, scheduler, train, valid, epochs):
+        history = original(self, module, optimizer, scheduler, train, valid, epochs)
+        seen.append(optimizer.param_groups[0]["lr"])
+        return history
+
+    monkeypatch.setattr(BPR, "_run_loop", spy)
+    BPR(dim=2, epochs=3, lr=0.1, lr_decay=0.5, batch_size=3, valid_fraction=0.0).fit(tiny)  # 4 steps an epoch
+    BPR(dim=2, epochs=3, lr=0.1, lr_decay=1.0, batch_size=3, valid_fraction=0.0).fit(tiny)
+    assert seen == [pytest.approx(0.1 * 0.5**3), 0.1]
 
 
 def test_sample_negatives_never_returns_seen_items():
@@ -87,7 +150,7 @@ def test_sample_negatives_mask_and_binary_search_draw_the_same_items():
 
 
 def test_bpr_loss_decreases_and_ranks_co_occurring_items(tiny):
-    model = BPR(dim=8, epochs=80, lr=0.05, reg=0.0, batch_size=16, valid_fraction=0.0, seed=3).fit(tiny)
+    model = BPR(dim=8, epochs=80, lr=0.05, lr_decay=1.0, reg=0.0, batch_size=16, valid_fraction=0.0, seed=3).fit(tiny)
     loss = model.history_.train_loss
     assert loss[-1] < 0.5 * loss[0]
     # Training pairs end up above the user's unseen items.

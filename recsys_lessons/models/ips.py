@@ -22,15 +22,15 @@ weight of each positive to BPR's batches and weights the pairwise term).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..data import Interactions
 from .base import check_number
-from .mf import BPR, BiasedMFModule
+from .mf import BPR, BiasedMFModule, bpr_loss
 
 __all__ = ["IPSBPR", "ips_weights"]
 
@@ -90,16 +90,18 @@ class IPSBPR(BPR):
         check_number(self.propensity_power, "propensity_power", min_val=0.0)
         check_number(self.max_weight, "max_weight", min_val=1.0)
 
-    def _batches(self, train: Interactions, epoch: int):
+    def _batch_maker(self, train: Interactions) -> Callable[[int], Iterator]:
         # The weights belong to the data this run trains on (the carved part, then all of train).
         self.weights_ = ips_weights(train.item_popularity(), self.propensity_power, self.max_weight)
         weights = torch.as_tensor(self.weights_, dtype=torch.float32)
-        for u, i, j in super()._batches(train, epoch):
-            yield u, i, j, weights[i]
+        plain = super()._batch_maker(train)
+
+        def batches(epoch: int) -> Iterator:
+            for u, items in plain(epoch):
+                yield u, items, weights[items[:, 0]]
+
+        return batches
 
     def _loss(self, model: BiasedMFModule, batch) -> torch.Tensor:
-        u, i, j, w = batch  # each (batch,)
-        pu, qi, qj = model.user(u), model.item(i), model.item(j)  # (batch, dim)
-        x_uij = (pu * (qi - qj)).sum(-1) + model.item_bias(i).squeeze(-1) - model.item_bias(j).squeeze(-1)
-        penalty = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
-        return -(w * nn.functional.logsigmoid(x_uij)).mean() + self.reg * penalty
+        u, items, w = batch  # (batch,), (batch, 1 + n_negatives), (batch,)
+        return bpr_loss(model, u, items, self.reg, weights=w)

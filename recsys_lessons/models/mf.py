@@ -19,6 +19,7 @@ model is retrained on all the training data for that many epochs.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal, cast
 
@@ -33,7 +34,7 @@ from ..evaluation import validation_ndcg
 from ..train import History, cpu_threads, get_device, set_seed, train_loop
 from .base import Recommender, check_int, check_number
 
-__all__ = ["BPR", "BiasedMFModule", "MatrixFactorization", "sample_negatives"]
+__all__ = ["BPR", "BiasedMFModule", "MatrixFactorization", "NegativeSampler", "bpr_loss", "sample_negatives"]
 
 
 class BiasedMFModule(nn.Module):
@@ -74,6 +75,60 @@ class BiasedMFModule(nn.Module):
         )
 
 
+class NegativeSampler:
+    """Uniform draws of items a user has not interacted with, for one fixed training matrix.
+
+    Built once per training run (the membership structure costs as much as several draws), then
+    :meth:`draw` is called every epoch.
+
+    Args:
+        seen: ``(n_users, n_items)`` CSR of training interactions (sorted indices).
+        dense_limit: largest ``n_users * n_items`` checked through a boolean mask (one byte a
+            cell); larger matrices use a binary search in the sorted seen pairs. Same draws either way.
+    """
+
+    def __init__(self, seen: sp.csr_matrix, dense_limit: int = 2**28) -> None:
+        self.n_items = seen.shape[1]
+        coo = seen.tocoo()
+        keys = coo.row.astype(np.int64) * self.n_items + coo.col  # u * n_items + i of every seen pair
+        if seen.shape[0] * self.n_items <= dense_limit:
+            # A flat boolean mask of the users x items matrix: membership is one gather.
+            self._mask: np.ndarray | None = np.zeros(seen.shape[0] * self.n_items, dtype=bool)
+            self._mask[keys] = True
+        else:
+            self._mask, self._keys = None, np.sort(keys)
+
+    def _is_seen(self, cand: np.ndarray) -> np.ndarray:
+        if self._mask is not None:
+            return self._mask[cand]
+        # Too large for a mask: membership is a binary search in the sorted keys.
+        keys = self._keys
+        return keys[np.minimum(np.searchsorted(keys, cand), len(keys) - 1)] == cand
+
+    def draw(self, users: np.ndarray, rng: np.random.Generator, max_tries: int = 20) -> np.ndarray:
+        """One uniformly drawn unseen item per entry of ``users``.
+
+        Draws all candidates at once and redraws only the collisions (rare on sparse data), so the
+        cost is a few vectorised passes.
+
+        Args:
+            users: ``(n,)`` user indices.
+            rng: the random generator (the caller seeds it per epoch).
+            max_tries: redraw rounds before giving up on users who have seen almost everything.
+
+        Returns:
+            ``(n,)`` int64 item indices; after ``max_tries`` a leftover collision is kept as is.
+        """
+        neg = rng.integers(0, self.n_items, size=len(users))
+        base = users.astype(np.int64) * self.n_items
+        for _ in range(max_tries):
+            clash = self._is_seen(base + neg)
+            if not clash.any():
+                break
+            neg[clash] = rng.integers(0, self.n_items, size=int(clash.sum()))
+        return neg.astype(np.int64)
+
+
 def sample_negatives(
     users: np.ndarray,
     seen: sp.csr_matrix,
@@ -83,45 +138,19 @@ def sample_negatives(
 ) -> np.ndarray:
     """One uniformly drawn item per user in ``users`` that the user has not interacted with.
 
-    Draws all candidates at once and redraws only the collisions with ``seen`` (rare on sparse
-    data), so the cost is a few vectorised passes.
+    A one-off :class:`NegativeSampler`; training builds the sampler once and draws every epoch.
 
     Args:
         users: ``(n,)`` user indices.
         seen: ``(n_users, n_items)`` CSR of training interactions (sorted indices).
-        rng: the random generator (the caller seeds it per epoch).
+        rng: the random generator.
         max_tries: redraw rounds before giving up on users who have seen almost everything.
-        dense_limit: largest ``n_users * n_items`` checked through a boolean mask (one byte a
-            cell); larger matrices use a binary search in the sorted seen pairs. Same draws either way.
+        dense_limit: see :class:`NegativeSampler`.
 
     Returns:
         ``(n,)`` int64 item indices; after ``max_tries`` a leftover collision is kept as is.
     """
-    n_items = seen.shape[1]
-    coo = seen.tocoo()
-    keys = coo.row.astype(np.int64) * n_items + coo.col  # u * n_items + i of every seen pair
-    if seen.shape[0] * n_items <= dense_limit:
-        # A flat boolean mask of the users x items matrix: membership is one gather.
-        mask = np.zeros(seen.shape[0] * n_items, dtype=bool)
-        mask[keys] = True
-
-        def is_seen(cand: np.ndarray) -> np.ndarray:
-            return mask[cand]
-    else:
-        # Too large for a mask: membership is a binary search in the sorted keys.
-        keys.sort()
-
-        def is_seen(cand: np.ndarray) -> np.ndarray:
-            return keys[np.minimum(np.searchsorted(keys, cand), len(keys) - 1)] == cand
-
-    neg = rng.integers(0, n_items, size=len(users))
-    base = users.astype(np.int64) * n_items
-    for _ in range(max_tries):
-        clash = is_seen(base + neg)
-        if not clash.any():
-            break
-        neg[clash] = rng.integers(0, n_items, size=int(clash.sum()))
-    return neg.astype(np.int64)
+    return NegativeSampler(seen, dense_limit).draw(users, rng, max_tries)
 
 
 @dataclass(repr=False, eq=False, kw_only=True)
@@ -137,6 +166,7 @@ class _FactorModel(Recommender):
     dim: int = 64
     epochs: int = 60
     lr: float = 0.005
+    lr_decay: float = 1.0
     reg: float = 0.01
     batch_size: int = 1024
     valid_fraction: float = 0.1
@@ -155,6 +185,7 @@ class _FactorModel(Recommender):
         check_int(self.patience, "patience", min_val=1, allow_none=True)
         check_int(self.seed, "seed", min_val=0)
         check_number(self.lr, "lr", min_val=0.0, include_boundaries="neither")
+        check_number(self.lr_decay, "lr_decay", min_val=0.0, max_val=1.0, include_boundaries="right")
         check_number(self.reg, "reg", min_val=0.0)
         check_number(self.valid_fraction, "valid_fraction", min_val=0.0, max_val=1.0, include_boundaries="left")
 
@@ -164,7 +195,8 @@ class _FactorModel(Recommender):
         raise NotImplementedError
 
     @abstractmethod
-    def _batches(self, train: Interactions, epoch: int):  # pragma: no cover - abstract
+    def _batch_maker(self, train: Interactions) -> Callable[[int], Iterator]:  # pragma: no cover - abstract
+        """``epoch -> batches`` for one training run (what does not change per epoch is made once)."""
         raise NotImplementedError
 
     @abstractmethod
@@ -180,19 +212,27 @@ class _FactorModel(Recommender):
     def _train(self, train: Interactions, valid: Interactions | None, epochs: int) -> tuple[nn.Module, History]:
         set_seed(self.seed)
         module = self._build(train)
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
+        optimizer = self._optimizer(module)
+        # lr * lr_decay ** (step / steps_per_epoch): the same rate at the end of each epoch whatever
+        # the data size, so the refit follows the search's schedule epoch for epoch.
+        steps_per_epoch = -(-len(train) // self.batch_size)
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, self.lr_decay ** (1.0 / steps_per_epoch))
         with cpu_threads(self.num_threads if self.device_.type == "cpu" else None):
-            history = self._run_loop(module, optimizer, train, valid, epochs)
+            history = self._run_loop(module, optimizer, scheduler, train, valid, epochs)
         return module, history
 
-    def _run_loop(self, module, optimizer, train, valid, epochs) -> History:
+    def _optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(module.parameters(), lr=self.lr)
+
+    def _run_loop(self, module, optimizer, scheduler, train, valid, epochs) -> History:
         return train_loop(
             module,
-            lambda epoch: self._batches(train, epoch),
+            self._batch_maker(train),
             self._loss,
             optimizer,
             epochs,
             device=self.device_,
+            scheduler=scheduler,
             validate=None if valid is None else self._validator(train, valid),
             mode=self._mode,
             patience=None if valid is None else self.patience,
@@ -293,15 +333,19 @@ class MatrixFactorization(_FactorModel):
         self.rating_range_ = (float(r.min()), float(r.max()))
         return BiasedMFModule(train.n_users, train.n_items, self.dim, global_bias=float(r.mean()))
 
-    def _batches(self, train: Interactions, epoch: int):
+    def _batch_maker(self, train: Interactions) -> Callable[[int], Iterator]:
         f = train.frame
         u = torch.tensor(f["user_idx"].to_numpy(), dtype=torch.long)
         i = torch.tensor(f["item_idx"].to_numpy(), dtype=torch.long)
         r = torch.tensor(f["rating"].to_numpy(np.float32))
-        order = torch.randperm(len(f), generator=torch.Generator().manual_seed(self.seed * 1000 + epoch))
-        for start in range(0, len(f), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            yield u[idx], i[idx], r[idx]
+
+        def batches(epoch: int) -> Iterator:
+            order = torch.randperm(len(f), generator=torch.Generator().manual_seed(self.seed * 1000 + epoch))
+            for start in range(0, len(f), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                yield u[idx], i[idx], r[idx]
+
+        return batches
 
     def _loss(self, model: BiasedMFModule, batch) -> torch.Tensor:
         u, i, r = batch  # each (batch,)
@@ -361,21 +405,118 @@ class MatrixFactorization(_FactorModel):
         return pred.reshape(u.shape).astype(np.float32)
 
 
+class _BPRLossFunction(torch.autograd.Function):
+    """Forward and hand-written backward of :func:`bpr_loss` (see there)."""
+
+    # Under CUDA autocast the loss runs in float32: it is gathers and element-wise work, and the
+    # tables' gradients must be float32 for Adam anyway.
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    def forward(ctx, user_table, item_table, item_bias, users, items, weights, reg):  # type: ignore[override]
+        n, width = items.shape  # width = 1 + n_negatives
+        k, m = width - 1, n * (width - 1)  # negatives per positive, triples
+        # Item-major layout (1 + k, n, dim): the user vectors then broadcast over the leading
+        # dimension, which keeps every element-wise pass contiguous (about 20% faster on a CPU).
+        flat = items.t().reshape(-1)  # (1 + k) * n: the positives, then the first negatives, ...
+        pu = user_table.index_select(0, users)  # (n, dim)
+        q = item_table.index_select(0, flat).view(width, n, -1)  # (1 + k, n, dim)
+        s = (q * pu).sum(-1) + item_bias.view(-1).index_select(0, flat).view(width, n)  # (1 + k, n)
+        x = s[:1] - s[1:]  # (k, n): x_uij = x_ui - x_uj
+        pair = -nn.functional.logsigmoid(x)  # (k, n)
+        if weights is not None:
+            pair = pair * weights
+        # Each triple's penalty |p_u|^2 + |q_i|^2 + |q_j|^2: p_u and q_i count once per negative.
+        pos, neg = q[0].reshape(-1), q[1:].reshape(-1)
+        penalty = k * (torch.dot(pu.view(-1), pu.view(-1)) + torch.dot(pos, pos)) + torch.dot(neg, neg)
+        ctx.save_for_backward(users, flat, pu, q, x, weights)
+        ctx.reg, ctx.k, ctx.m, ctx.shapes = reg, k, m, (user_table.shape, item_table.shape, item_bias.shape)
+        return (pair.sum() + reg * penalty) / m
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, grad):  # type: ignore[override]
+        users, flat, pu, q, x, weights = ctx.saved_tensors
+        k, scale = ctx.k, grad / ctx.m
+        dx = torch.sigmoid(-x).mul_(-scale)  # (k, n): d(-log sigmoid x)/dx = -sigmoid(-x)
+        if weights is not None:
+            dx.mul_(weights)
+        ds = torch.cat((dx.sum(0, keepdim=True), -dx))  # (1 + k, n): d loss / d x_ui, d loss / d x_uj
+        c = 2 * ctx.reg * scale
+        g_pu = (ds.unsqueeze(-1) * q).sum(0).add_(pu, alpha=float(c * k))  # (n, dim)
+        g_q = ds.unsqueeze(-1) * pu  # (1 + k, n, dim)
+        g_q[0].add_(q[0], alpha=float(c * k))
+        g_q[1:].add_(q[1:], alpha=float(c))
+        user_shape, item_shape, bias_shape = ctx.shapes
+        # Dense gradients of the whole tables (what Adam expects); rows not in the batch stay 0.
+        g_user = pu.new_zeros(user_shape).index_add_(0, users, g_pu)
+        g_item = q.new_zeros(item_shape).index_add_(0, flat, g_q.view(len(flat), -1))
+        g_bias = q.new_zeros(bias_shape).view(-1).index_add_(0, flat, ds.view(-1)).view(bias_shape)
+        return g_user, g_item, g_bias, None, None, None, None
+
+
+def bpr_loss(
+    module: BiasedMFModule,
+    users: torch.Tensor,
+    items: torch.Tensor,
+    reg: float,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """BPR loss of positives grouped with their negatives, with a hand-written backward.
+
+    For ``n`` positives ``(u, i)``, each with ``k`` negatives ``j``, the mean over the ``n * k``
+    triples of ``-w_ui log sigmoid(x_ui - x_uj) + reg (|p_u|^2 + |q_i|^2 + |q_j|^2)``, where
+    ``x_ui = b_i + p_u . q_i`` (``w_ui`` = 1 without ``weights``). It equals the autograd version
+    of that formula (tests check loss and gradients against it); computing the gradient by hand
+    gathers ``p_u`` and ``q_i`` once per positive instead of once per triple and skips the autograd
+    graph of the embedding lookups, which makes a CPU epoch about twice as fast.
+
+    Args:
+        module: the factor tables (``user``, ``item``, ``item_bias``; ``mu`` and ``user_bias``
+            cancel in the difference and get no gradient).
+        users: ``(n,)`` user indices.
+        items: ``(n, 1 + k)`` item indices: column 0 the positive, then its ``k >= 1`` negatives.
+        reg: L2 weight (>= 0).
+        weights: optional ``(n,)`` weight of each positive's pairwise terms (inverse propensities).
+
+    Returns:
+        The scalar loss.
+
+    Raises:
+        ValueError: ``items`` is not ``(len(users), 1 + k)`` with ``k >= 1``, or ``weights`` has
+            the wrong shape.
+    """
+    if users.ndim != 1 or items.ndim != 2 or items.shape[0] != users.shape[0] or items.shape[1] < 2:
+        raise ValueError(
+            f"users {tuple(users.shape)} and items {tuple(items.shape)}: expected (n,) and (n, 1 + k) with k >= 1"
+        )
+    if weights is not None and tuple(weights.shape) != tuple(users.shape):
+        raise ValueError(f"weights {tuple(weights.shape)}: expected one per positive, {tuple(users.shape)}")
+    return _BPRLossFunction.apply(
+        module.user.weight, module.item.weight, module.item_bias.weight, users, items, weights, float(reg)
+    )
+
+
 @dataclass(repr=False, eq=False, kw_only=True)
 class BPR(_FactorModel):
     """Bayesian Personalised Ranking with uniform negative sampling (implicit feedback).
 
     Every epoch pairs each training interaction ``(u, i)`` with ``n_negatives`` items ``j`` the
     user has not interacted with (redrawn per epoch with a seeded generator) and minimises
-    ``-log sigmoid(x_ui - x_uj) + reg * (|p_u|^2 + |q_i|^2 + |q_j|^2)`` (means over the batch),
-    where ``x_ui = b_i + p_u . q_i`` (the user bias and ``mu`` cancel in the difference).
+    ``-log sigmoid(x_ui - x_uj) + reg * (|p_u|^2 + |q_i|^2 + |q_j|^2)`` (means over the triples
+    of a step), where ``x_ui = b_i + p_u . q_i`` (the user bias and ``mu`` cancel in the
+    difference). A positive and its negatives share a step, and the loss is :func:`bpr_loss`.
+    The learning rate decays smoothly by ``lr_decay`` per epoch: large steps while the factors
+    are still random, small ones once the ranking has settled, which reaches a better NDCG in a
+    third of the epochs a constant rate needs.
 
     Args:
         dim: factor dimension.
         epochs: maximum epochs (early stopping may use fewer).
-        lr: Adam learning rate.
+        lr: Adam learning rate of the first step.
+        lr_decay: factor applied to the learning rate over each epoch (1 keeps it constant).
         reg: L2 weight on the factors of each triple.
-        batch_size: triples per step; large batches keep CPU epochs short.
+        batch_size: positives per step, each with its ``n_negatives`` negatives (so
+            ``batch_size * n_negatives`` triples).
         n_negatives: negatives drawn per positive and epoch.
         valid_fraction: part of ``train`` carved out for early stopping on NDCG@10 (0 disables).
         patience: epochs (counted in validation checks) without improvement before stopping.
@@ -397,9 +538,11 @@ class BPR(_FactorModel):
 
     name = "bpr"
 
-    epochs: int = 100
-    batch_size: int = 4096
-    patience: int | None = 10
+    epochs: int = 50
+    lr: float = 0.03
+    lr_decay: float = 0.75
+    batch_size: int = 1024
+    patience: int | None = 3
     n_negatives: int = 4
 
     def _check_params(self) -> None:
@@ -409,25 +552,30 @@ class BPR(_FactorModel):
     def _build(self, train: Interactions) -> nn.Module:
         return BiasedMFModule(train.n_users, train.n_items, self.dim, init_std=0.1)
 
-    def _batches(self, train: Interactions, epoch: int):
-        seen = train.binary()
-        f = train.frame
-        rng = np.random.default_rng([self.seed, epoch])
-        users = np.repeat(f["user_idx"].to_numpy(), self.n_negatives)
-        pos = np.repeat(f["item_idx"].to_numpy(), self.n_negatives)
-        neg = sample_negatives(users, seen, rng)
-        order = rng.permutation(len(users))
-        u, i, j = (torch.as_tensor(a[order], dtype=torch.long) for a in (users, pos, neg))
-        for start in range(0, len(order), self.batch_size):
-            sl = slice(start, start + self.batch_size)
-            yield u[sl], i[sl], j[sl]
+    def _batch_maker(self, train: Interactions) -> Callable[[int], Iterator]:
+        all_users, all_pos = train.frame["user_idx"].to_numpy(), train.frame["item_idx"].to_numpy()
+        sampler = NegativeSampler(train.binary())
+
+        def batches(epoch: int) -> Iterator:
+            rng = np.random.default_rng([self.seed, epoch])
+            order = rng.permutation(len(all_users))
+            users = all_users[order]
+            neg = sampler.draw(np.repeat(users, self.n_negatives), rng).reshape(len(users), self.n_negatives)
+            u = torch.as_tensor(users, dtype=torch.long)
+            items = torch.as_tensor(np.column_stack((all_pos[order], neg)), dtype=torch.long)  # (n, 1 + n_negatives)
+            for start in range(0, len(users), self.batch_size):
+                sl = slice(start, start + self.batch_size)
+                yield u[sl], items[sl]
+
+        return batches
+
+    def _optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        # One fused kernel per step instead of a dozen element-wise passes over the tables.
+        return torch.optim.Adam(module.parameters(), lr=self.lr, fused=True)
 
     def _loss(self, model: BiasedMFModule, batch) -> torch.Tensor:
-        u, i, j = batch  # each (batch,)
-        pu, qi, qj = model.user(u), model.item(i), model.item(j)  # (batch, dim)
-        x_uij = (pu * (qi - qj)).sum(-1) + model.item_bias(i).squeeze(-1) - model.item_bias(j).squeeze(-1)
-        penalty = (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
-        return -nn.functional.logsigmoid(x_uij).mean() + self.reg * penalty
+        u, items = batch  # (batch,), (batch, 1 + n_negatives)
+        return bpr_loss(model, u, items, self.reg)
 
     def _validator(self, fit_part: Interactions, valid: Interactions):
         rel = valid.binary()
