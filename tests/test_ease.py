@@ -113,7 +113,8 @@ def test_gram_upper_is_the_upper_triangle_of_xtx_over_several_blocks(values, mon
     monkeypatch.setattr(ease_module, "_GRAM_BLOCK", 16)  # 50 users: four blocks, the last short
     got = gram_upper(x)
     want = (x.T @ x).toarray()
-    assert got.dtype == np.float64 and got.flags.f_contiguous
+    integers = bool(np.all(x.data == np.round(x.data)))
+    assert got.dtype == (np.float32 if integers else np.float64) and got.flags.f_contiguous
     np.testing.assert_allclose(got, np.triu(want), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(gram_upper(x.toarray()), got)  # dense input, same answer
 
@@ -139,3 +140,24 @@ def test_gram_upper_switches_to_float64_where_float32_sums_would_round():
 def test_ease_weights_reads_only_the_upper_triangle(tiny):
     full = (tiny.binary().T @ tiny.binary()).toarray()
     np.testing.assert_array_equal(ease_weights(np.triu(full), 1.5), ease_weights(full, 1.5))
+
+
+def test_ease_weights_in_float32_agree_with_float64(tiny):
+    gram = gram_upper(tiny.binary())
+    for dropout in (0.0, 0.3):
+        b32 = ease_weights(gram, 0.9, dropout)
+        b64 = ease_weights(gram, 0.9, dropout, dtype=np.float64)
+        assert b32.dtype == np.float32 and b64.dtype == np.float64 and b32.flags.c_contiguous
+        np.testing.assert_allclose(b32, b64, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="dtype=.*float16"):
+        ease_weights(gram, 1.0, dtype=np.float16)
+
+
+def test_ease_weights_redo_in_float64_when_float32_loses_definiteness():
+    # Two identical items: G + lam I = [[1 + lam, 1], [1, 1 + lam]] has Schur complement ~2 lam.
+    # With lam = 1e-8, float32 rounds 1 + lam to 1 and the complement to 0 (potrf fails); float64 holds it.
+    gram = np.ones((2, 2))
+    got = ease_weights(gram, 1e-8)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, ease_weights(gram, 1e-8, dtype=np.float64))
+    np.testing.assert_allclose(got, [[0.0, 1.0], [1.0, 0.0]], atol=1e-6)  # each item predicts the other

@@ -83,7 +83,7 @@ def out_of_fold_ease(train: Interactions, lam: float, n_folds: int = 5, seed: in
     out = np.zeros(train.shape, dtype=np.float32)
     for f in range(n_folds):
         rest = sp.diags((fold != f).astype(np.float32)) @ x  # the other folds' rows, same shape
-        b = ease_weights(gram_upper(rest), lam).astype(np.float32)  # (n_items, n_items)
+        b = ease_weights(gram_upper(rest), lam)  # (n_items, n_items), float32
         rows = np.flatnonzero(fold == f)
         out[rows] = np.asarray(x[rows] @ b)
     return out

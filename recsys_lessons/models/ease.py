@@ -22,6 +22,7 @@ It is still one regularised Gram-matrix inverse; ``dropout=0`` is plain EASE.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 import scipy.linalg.blas
 import scipy.linalg.lapack
 import scipy.sparse as sp
@@ -45,14 +46,14 @@ def gram_upper(x: sp.spmatrix | np.ndarray) -> np.ndarray:
     accumulated with BLAS ``syrk`` (``C += A^T A``, one triangle, every core): on ML-100K about
     twice as fast as scipy's sparse product, which runs on one core and builds the full matrix.
     When every entry of ``X`` is an integer and every sum stays below 2^24, the products are
-    accumulated in float32, where they are exact; otherwise in float64. A very sparse ``X`` (few
-    items per user in a large catalogue) takes the sparse product instead.
+    accumulated and returned in float32, where they are exact; otherwise in float64. A very sparse
+    ``X`` (few items per user in a large catalogue) takes the sparse product instead (float64).
 
     Args:
         x: ``(n_users, n_items)`` interactions, sparse or dense.
 
     Returns:
-        float64 ``(n_items, n_items)`` Fortran-ordered matrix whose entries ``[i, j]`` with
+        float32 (exact counts) or float64 ``(n_items, n_items)`` Fortran-ordered matrix whose entries ``[i, j]`` with
         ``i <= j`` are ``(X^T X)_ij``. Below the diagonal it holds 0 (the BLAS route) or the
         mirror image (the sparse route): read the upper triangle only.
 
@@ -75,10 +76,10 @@ def gram_upper(x: sp.spmatrix | np.ndarray) -> np.ndarray:
     for start in range(0, n_users, _GRAM_BLOCK):
         block = x[start : start + _GRAM_BLOCK].toarray().astype(dtype, copy=False)  # (block, n_items)
         c = syrk(1.0, block, trans=1, beta=1.0, c=c, overwrite_c=1)  # upper triangle += block^T block
-    return np.asarray(c, dtype=np.float64, order="F")
+    return c
 
 
-def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0) -> np.ndarray:
+def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0, dtype: DTypeLike = np.float32) -> np.ndarray:
     """The EASE weight matrix from an item Gram matrix ``X^T X``.
 
     Args:
@@ -86,30 +87,41 @@ def ease_weights(gram: np.ndarray, lam: float, dropout: float = 0.0) -> np.ndarr
             its upper triangle is read, so the output of :func:`gram_upper` will do.
         lam: L2 regularisation (> 0); added to the diagonal before inverting.
         dropout: in [0, 1); also adds ``dropout / (1 - dropout) * gram_jj`` to the diagonal.
+        dtype: precision of the factorisation, ``float32`` (the default: half the time of
+            ``float64``; on ML-100K the weights differ from a float64 solve by at most 3.4e-7 and no
+            test user's top-10 changes) or ``float64``. If rounding makes ``gram + lam * I`` lose
+            its positive definiteness in float32, the solve is redone in float64.
 
     Returns:
-        float64 ``(n_items, n_items)`` matrix ``B`` with a zero diagonal.
+        ``(n_items, n_items)`` matrix ``B`` of ``dtype`` (C order) with a zero diagonal.
 
     Raises:
-        ValueError: ``lam`` <= 0, ``dropout`` outside [0, 1), a non-square ``gram``, or one that
-            is not positive semi-definite (so ``gram + lam * I`` has no Cholesky factor).
+        ValueError: ``lam`` <= 0, ``dropout`` outside [0, 1), a ``dtype`` other than float32 or
+            float64, a non-square ``gram``, or one that is not positive semi-definite (so
+            ``gram + lam * I`` has no Cholesky factor even in float64).
     """
     if not np.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam={lam!r}; expected a positive number")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout={dropout!r}; expected a number in [0, 1)")
-    gram = np.asarray(gram, dtype=np.float64)
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype={dtype!r}; expected float32 or float64")
+    gram = np.asarray(gram)
     if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
         raise ValueError(f"gram must be square, got shape {gram.shape}")
     n = gram.shape[0]
-    g = np.array(gram, order="F")  # LAPACK works in column-major order: one copy, in place after it
-    g.flat[:: n + 1] += lam + dropout / (1.0 - dropout) * np.diag(gram)
+    g = np.array(gram, dtype=dt, order="F")  # LAPACK works in column-major order: one copy, in place after it
+    g.flat[:: n + 1] += (lam + dropout / (1.0 - dropout) * np.diag(gram).astype(np.float64)).astype(dt)
     # G + lam*I is symmetric positive definite: invert it from its Cholesky factor (LAPACK
     # potrf + potri), about half the work of solving against the identity. Both read and write
     # the upper triangle only.
-    factor, info = scipy.linalg.lapack.dpotrf(g, lower=False, overwrite_a=True)
+    potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), dtype=dt)
+    factor, info = potrf(g, lower=False, overwrite_a=True)
     if info == 0:
-        inverse, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
+        inverse, info = potri(factor, lower=False, overwrite_c=True)
+    if info != 0 and dt == np.float32:
+        return ease_weights(gram, lam, dropout, dtype=np.float64)  # float32 rounding broke definiteness
     if info != 0:
         raise ValueError(f"gram + lam * I is not positive definite (LAPACK info {info}); is gram a Gram matrix?")
     # potri filled the upper triangle of the column-major result; its transpose is a row-major
@@ -154,7 +166,7 @@ class EASE(Recommender):
             raise ValueError(f"lam={self.lam!r}; expected a finite positive number")
         self.train_ = self._check_train(train)
         x = train.binary() if self.implicit else train.matrix.astype(np.float32)
-        self.B_ = ease_weights(gram_upper(x), float(self.lam), float(self.dropout)).astype(np.float32)
+        self.B_ = ease_weights(gram_upper(x), float(self.lam), float(self.dropout))  # float32
         self.X_ = x.tocsr()
         return self
 
