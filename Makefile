@@ -84,8 +84,8 @@ nbval: data
 
 # Style and types: ruff's rules (incl. flake8-bandit) and format check, then mypy.
 lint: install
-	$(BIN)/ruff check recsys_lessons
-	$(BIN)/ruff format --check recsys_lessons
+	$(BIN)/ruff check recsys_lessons benchmarks
+	$(BIN)/ruff format --check recsys_lessons benchmarks
 	$(BIN)/mypy recsys_lessons
 
 # JupyterLab on 127.0.0.1 (random port and token) over a scratch copy in build/browser/, driven by

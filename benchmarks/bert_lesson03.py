@@ -14,13 +14,13 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from recsys_lessons import get_device, load_movielens, split_last_item  # noqa: E402
-from recsys_lessons.models.bert4rec import BERT4Rec  # noqa: E402
-from recsys_lessons.models.bert_ce import CrossEncoder  # noqa: E402
-from recsys_lessons.models.pairs import build_pairs  # noqa: E402
+from recsys_lessons import get_device, load_movielens, split_last_item
+from recsys_lessons.models.bert4rec import BERT4Rec
+from recsys_lessons.models.bert_ce import CrossEncoder
+from recsys_lessons.models.pairs import build_pairs
 
 
 def main() -> None:
@@ -34,7 +34,10 @@ def main() -> None:
 
     pairs = build_pairs(train, n_negatives=3, max_users=max(1, args.pairs // 4), seed=0, negatives="popularity")
     ce = CrossEncoder(max_length=args.max_length, progress=False).fit(pairs)
-    print(f"cross-encoder training: {len(pairs) / ce.fit_seconds_:.1f} pairs/s ({len(pairs)} pairs, max_length {args.max_length})")
+    print(
+        f"cross-encoder training: {len(pairs) / ce.fit_seconds_:.1f} pairs/s "
+        f"({len(pairs)} pairs, max_length {args.max_length})"
+    )
     start = time.perf_counter()
     ce.predict(pairs.history.tolist(), pairs.candidate.tolist(), progress=False)
     print(f"cross-encoder scoring:  {len(pairs) / (time.perf_counter() - start):.1f} pairs/s")

@@ -15,10 +15,10 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from recsys_lessons import text as T  # noqa: E402
-from recsys_lessons.data import load_movielens  # noqa: E402
+from recsys_lessons import text as T
+from recsys_lessons.data import load_movielens
 
 
 def timed(fn):
@@ -36,15 +36,21 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     items = load_movielens("100k").items
     encoder, load_s = timed(T.load_encoder)
-    print(f"items: {len(items):,}; torch threads: {torch.get_num_threads()}; device: {encoder.device}; "
-          f"batch size: {args.batch_size}")
+    print(
+        f"items: {len(items):,}; torch threads: {torch.get_num_threads()}; device: {encoder.device}; "
+        f"batch size: {args.batch_size}"
+    )
     print(f"load encoder (incl. SHA-256 check): {load_s:6.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         emb, cold = timed(lambda: T.embed_items(items, encoder, args.batch_size, cache_dir=tmp, progress=False))
-        warm = [timed(lambda: T.embed_items(items, encoder, args.batch_size, cache_dir=tmp, progress=False))[1]
-                for _ in range(5)]
-    print(f"cold cache (model runs):            {cold:6.2f} s  -> {emb.shape[0]:,} x {emb.shape[1]}, "
-          f"{emb.shape[0] / cold:,.0f} texts/s")
+        warm = [
+            timed(lambda: T.embed_items(items, encoder, args.batch_size, cache_dir=tmp, progress=False))[1]
+            for _ in range(5)
+        ]
+    print(
+        f"cold cache (model runs):            {cold:6.2f} s  -> {emb.shape[0]:,} x {emb.shape[1]}, "
+        f"{emb.shape[0] / cold:,.0f} texts/s"
+    )
     print(f"warm cache (read from disk):        {min(warm):6.3f} s best of 5, {max(warm):.3f} s worst")
     print(f"ratio cold/warm:                    {cold / min(warm):6.0f}x")
 

@@ -28,7 +28,7 @@ def main(device: str | None = None) -> pd.DataFrame:
         "UserKNN": UserKNN(k=100, shrink=10.0),
         "ItemKNN": ItemKNN(k=200, shrink=10.0),
         "MF (explicit)": MatrixFactorization(dim=64, epochs=60, reg=0.1, device=device),
-        "BPR": BPR(dim=64, epochs=100, lr=0.005, reg=0.01, n_negatives=4, device=device),
+        "BPR": BPR(dim=64, epochs=50, lr=0.03, lr_decay=0.75, reg=0.01, n_negatives=4, device=device),
         "EASE (plain, lam=500)": EASE(lam=500.0),
         "EASE (lam=400, dropout=0.5)": EASE(lam=400.0, dropout=0.5),
     }

@@ -28,10 +28,15 @@ os.environ.setdefault("LK_EASE_SOLVER", "torch")  # LensKit's default path; fixe
 def available() -> dict[str, str | None]:
     """``{peer: version}`` for each peer that imports, ``None`` for one that does not."""
     out: dict[str, str | None] = {}
-    for name, module in (("recommenders", "recommenders"), ("ranx", "ranx"), ("cornac", "cornac"), ("lenskit", "lenskit")):
+    for name, module in (
+        ("recommenders", "recommenders"),
+        ("ranx", "ranx"),
+        ("cornac", "cornac"),
+        ("lenskit", "lenskit"),
+    ):
         try:
             imported = importlib.import_module(module)
-        except Exception:  # noqa: BLE001 - a peer that fails to import is reported, not fatal
+        except Exception:
             out[name] = None
             continue
         try:  # ranx has no __version__; the installed distribution's metadata always has one
@@ -52,7 +57,9 @@ def _masked(scores: np.ndarray, exclude: sp.csr_matrix) -> np.ndarray:
     return s
 
 
-def recommenders_metrics(scores: np.ndarray, exclude: sp.csr_matrix, relevant: sp.csr_matrix, k: int) -> dict[str, float]:
+def recommenders_metrics(
+    scores: np.ndarray, exclude: sp.csr_matrix, relevant: sp.csr_matrix, k: int
+) -> dict[str, float]:
     """recommenders' ``python_evaluation`` from a score matrix: build the frame of every
     unseen (user, item, prediction), then its four ranking metrics (each takes the top-k)."""
     from recommenders.evaluation import python_evaluation as pe
@@ -79,17 +86,23 @@ def ranx_metrics(ranked: np.ndarray, relevant: sp.csr_matrix, k: int) -> dict[st
 
     n_users, width = ranked.shape
     run = Run.from_df(
-        pd.DataFrame({
-            "q_id": np.repeat(np.arange(n_users), width).astype(str),
-            "doc_id": ranked.ravel().astype(str),
-            "score": np.tile(np.arange(width, 0, -1, dtype=np.float64), n_users),
-        }),
-        q_id_col="q_id", doc_id_col="doc_id", score_col="score",
+        pd.DataFrame(
+            {
+                "q_id": np.repeat(np.arange(n_users), width).astype(str),
+                "doc_id": ranked.ravel().astype(str),
+                "score": np.tile(np.arange(width, 0, -1, dtype=np.float64), n_users),
+            }
+        ),
+        q_id_col="q_id",
+        doc_id_col="doc_id",
+        score_col="score",
     )
     rr, rc = relevant.nonzero()
     qrels = Qrels.from_df(
         pd.DataFrame({"q_id": rr.astype(str), "doc_id": rc.astype(str), "score": np.ones(len(rr), dtype=np.int64)}),
-        q_id_col="q_id", doc_id_col="doc_id", score_col="score",
+        q_id_col="q_id",
+        doc_id_col="doc_id",
+        score_col="score",
     )
     names = {"ndcg": f"ndcg@{k}", "precision": f"precision@{k}", "recall": f"recall@{k}", "map": f"map@{k}"}
     res = evaluate(qrels, run, list(names.values()))
@@ -144,7 +157,7 @@ def cornac_dataset(train: Interactions, seed: int = 42):
     from cornac.data import Dataset
 
     f = train.frame
-    triples = list(zip(f["user_idx"].astype(str), f["item_idx"].astype(str), np.ones(len(f))))
+    triples = list(zip(f["user_idx"].astype(str), f["item_idx"].astype(str), np.ones(len(f)), strict=True))
     return Dataset.from_uir(triples, seed=seed)
 
 

@@ -58,8 +58,14 @@ def synthetic(scale: float, seed: int = 0):
     users = np.repeat(np.arange(n_users), per_user)
     items = rng.choice(n_items, size=len(users), p=popularity)
     pairs = np.unique(users.astype(np.int64) * n_items + items)  # drop repeats
-    frame = pd.DataFrame({"user_id": pairs // n_items + 1, "item_id": pairs % n_items + 1,
-                          "rating": np.ones(len(pairs), np.float32), "timestamp": np.zeros(len(pairs), np.int64)})
+    frame = pd.DataFrame(
+        {
+            "user_id": pairs // n_items + 1,
+            "item_id": pairs % n_items + 1,
+            "rating": np.ones(len(pairs), np.float32),
+            "timestamp": np.zeros(len(pairs), np.int64),
+        }
+    )
     return Interactions(frame, np.arange(1, n_users + 1), np.arange(1, n_items + 1))
 
 
@@ -91,8 +97,16 @@ def run_step(step: str, scale: float) -> dict:
         raise ValueError(f"unknown step {step!r}")
     seconds = epoch_seconds if step == "bpr_epoch" else time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = {"step": step, "scale": scale, "users": train.n_users, "items": train.n_items, "interactions": len(train),
-           "seconds": seconds, "peak_mib": peak / 1024, "step_mib": (peak - base_rss) / 1024}
+    out = {
+        "step": step,
+        "scale": scale,
+        "users": train.n_users,
+        "items": train.n_items,
+        "interactions": len(train),
+        "seconds": seconds,
+        "peak_mib": peak / 1024,
+        "step_mib": (peak - base_rss) / 1024,
+    }
     print(json.dumps(out), flush=True)
     return out
 
@@ -134,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
                 skipped[step].append(f"{scale:g}×: predicted ~{guess:.0f} s")
                 continue
             try:
-                proc = subprocess.run([sys.executable, __file__, "--run", step, str(scale)], capture_output=True,
-                                      text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-                                      timeout=3 * args.budget)
+                proc = subprocess.run(  # noqa: S603 - this interpreter on this script
+                    [sys.executable, __file__, "--run", step, str(scale)],
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                    timeout=3 * args.budget,
+                )
             except subprocess.TimeoutExpired:
                 skipped[step].append(f"{scale:g}×: stopped after {3 * args.budget:.0f} s")
                 continue
@@ -154,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
 
 REPLACEMENT = {
     "evaluate": "score and rank in user batches (already the case) — time stays O(U·I), memory O(batch·I)",
-    "ease": "beyond ~40k items the I×I inverse does not fit: item kNN with sparse top-k similarities, or a low-rank EASE",
+    "ease": "beyond ~40k items the I×I inverse does not fit: item kNN with sparse top-k similarities, "
+    "or a low-rank EASE",
     "itemknn": "sparse top-k similarities (never the dense I×I matrix), or approximate nearest neighbours",
     "userknn": "the same on the user side (U×U), or item-based models when users outnumber items",
-    "bpr_epoch": "scales linearly; for a huge catalogue a sampled softmax (BERT4Rec's lesson-03 point) replaces full scoring",
+    "bpr_epoch": "scales linearly; for a huge catalogue a sampled softmax (BERT4Rec's lesson-03 point) "
+    "replaces full scoring",
 }
 
 
@@ -182,25 +202,45 @@ def _plot(records: dict[str, list[dict]], png: Path) -> None:
 
 
 def _write(results: Path, records: dict[str, list[dict]], skipped: dict[str, list[str]], png_name: str) -> None:
-    lines = [BEGIN, "## How cost grows (synthetic data, multiples of ML-100K's users and items)", "",
-             f"Measured by `benchmarks/scaling.py` on {os.cpu_count()} cores ({time.strftime('%Y-%m-%d')}); each point "
-             "in a fresh interpreter. Interactions grow as the scale s (≈106 per user), the user × item matrix as s².",
-             "", f"![cost curves]({png_name})", "",
-             "Peak memory is the process's largest resident set (the interpreter with numpy, scipy and torch "
-             "loaded is about 0.5 GiB of it); the next column is what the step added to it.", "",
-             "| step | scale | users | items | interactions | time | peak memory | added by the step |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "## How cost grows (synthetic data, multiples of ML-100K's users and items)",
+        "",
+        f"Measured by `benchmarks/scaling.py` on {os.cpu_count()} cores ({time.strftime('%Y-%m-%d')}); each point "
+        "in a fresh interpreter. Interactions grow as the scale s (≈106 per user), the user × item matrix as s².",
+        "",
+        f"![cost curves]({png_name})",
+        "",
+        "Peak memory is the process's largest resident set (the interpreter with numpy, scipy and torch "
+        "loaded is about 0.5 GiB of it); the next column is what the step added to it.",
+        "",
+        "| step | scale | users | items | interactions | time | peak memory | added by the step |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for step, recs in records.items():
         for r in recs:
-            lines.append(f"| {step} | {r['scale']:g}× | {r['users']:,} | {r['items']:,} | {r['interactions']:,} | "
-                         f"{r['seconds']:.2f} s | {r['peak_mib']:,.0f} MiB | {r['step_mib']:,.0f} MiB |")
-    lines += ["", "| step | measured growth (time ∝ s^a) | expected | not run | what replaces it there |", "|---|---|---|---|---|"]
-    expected = {"evaluate": "s² (U·I)", "ease": "s³ (I³); memory s²", "itemknn": "s² (I²)", "userknn": "s² (U²)",
-                "bpr_epoch": "s (N·d)"}
+            lines.append(
+                f"| {step} | {r['scale']:g}× | {r['users']:,} | {r['items']:,} | {r['interactions']:,} | "
+                f"{r['seconds']:.2f} s | {r['peak_mib']:,.0f} MiB | {r['step_mib']:,.0f} MiB |"
+            )
+    lines += [
+        "",
+        "| step | measured growth (time ∝ s^a) | expected | not run | what replaces it there |",
+        "|---|---|---|---|---|",
+    ]
+    expected = {
+        "evaluate": "s² (U·I)",
+        "ease": "s³ (I³); memory s²",
+        "itemknn": "s² (I²)",
+        "userknn": "s² (U²)",
+        "bpr_epoch": "s (N·d)",
+    }
     for step in STEPS:
         a = _fit_exponent(records[step])
-        lines.append(f"| {step} | {'—' if a is None else f'a = {a:.2f}'} | {expected[step]} | "
-                     f"{'; '.join(skipped[step]) or '—'} | {REPLACEMENT[step]} |")
+        lines.append(
+            f"| {step} | {'—' if a is None else f'a = {a:.2f}'} | {expected[step]} | "
+            f"{'; '.join(skipped[step]) or '—'} | {REPLACEMENT[step]} |"
+        )
     write_section(results, "\n".join(lines[1:]), BEGIN, END)
 
 
