@@ -22,10 +22,10 @@ It is still one regularised Gram-matrix inverse; ``dropout=0`` is plain EASE.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import DTypeLike
 import scipy.linalg.blas
 import scipy.linalg.lapack
 import scipy.sparse as sp
+from numpy.typing import DTypeLike
 
 from ..data import Interactions
 from .base import Recommender, check_number

@@ -13,7 +13,12 @@ present, else the CPU, with the same code).
 
 Early stopping: with ``valid_fraction > 0`` a validation part is carved from the training data
 (stratified per user, seeded), the best epoch count is found on it, and with ``refit=True`` the
-model is retrained on all the training data for that many epochs.
+model is retrained on all the training data for that many epochs. ``lr_decay`` shrinks the
+learning rate smoothly per epoch, the same way in the search and the refit.
+
+BPR's loss has a hand-written backward (:func:`bpr_loss`): on a CPU most of an autograd step is
+spent on the graph of the embedding lookups, and a positive's vectors would be gathered once per
+negative. The tests check its loss and gradients against the autograd formula.
 """
 
 from __future__ import annotations
@@ -294,6 +299,7 @@ class MatrixFactorization(_FactorModel):
         dim: factor dimension.
         epochs: maximum epochs (early stopping may use fewer).
         lr: Adam learning rate.
+        lr_decay: factor applied to the learning rate over each epoch (1, the default, keeps it constant).
         reg: L2 weight on the factors of each sampled pair.
         bias_reg: L2 weight on the biases.
         batch_size: ratings per step.
