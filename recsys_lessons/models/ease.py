@@ -53,9 +53,9 @@ def gram_upper(x: sp.spmatrix | np.ndarray) -> np.ndarray:
         x: ``(n_users, n_items)`` interactions, sparse or dense.
 
     Returns:
-        float32 (exact counts) or float64 ``(n_items, n_items)`` Fortran-ordered matrix whose entries ``[i, j]`` with
-        ``i <= j`` are ``(X^T X)_ij``. Below the diagonal it holds 0 (the BLAS route) or the
-        mirror image (the sparse route): read the upper triangle only.
+        ``(n_items, n_items)`` Fortran-ordered matrix, float32 (exact counts) or float64, whose
+        entries ``[i, j]`` with ``i <= j`` are ``(X^T X)_ij``. Below the diagonal it holds 0 (the
+        BLAS route) or the mirror image (the sparse route): read the upper triangle only.
 
     Raises:
         ValueError: ``x`` is not two-dimensional.
